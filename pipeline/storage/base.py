@@ -1,0 +1,67 @@
+"""The storage contract: keys are '/'-separated paths relative to the storage root."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    modified: float  # seconds since the epoch
+
+
+class Storage(ABC):
+    """Bytes and JSON documents under one root; writes are atomic (readers never see half a file)."""
+
+    uri: str
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def stat(self, key: str) -> ObjectInfo | None: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, recursively, in no particular order."""
+
+    @abstractmethod
+    def local_file(self, key: str) -> AbstractContextManager[Path]:
+        """A local path holding the object's bytes for as long as the context is open."""
+
+    def exists(self, key: str) -> bool:
+        return self.stat(key) is not None
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.read_bytes(key))
+
+    def write_json(self, key: str, document: Any) -> None:
+        self.write_bytes(key, json.dumps(document, indent=2, sort_keys=True, default=str).encode())
+
+    def read_model(self, key: str, model: type[M]) -> M:
+        return model.model_validate_json(self.read_bytes(key))
+
+    def write_model(self, key: str, document: BaseModel) -> None:
+        self.write_bytes(key, document.model_dump_json(indent=2).encode())
+
+    def describe(self, key: str) -> str:
+        """A human-readable location of ``key`` for messages and metadata."""
+        return f"{self.uri.rstrip('/')}/{key}"

@@ -1,0 +1,40 @@
+# Two commands on a fresh machine (Python 3.11+ and make): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export UPLOADS_URI ?= $(CURDIR)/data/uploads
+export RESULTS_URI ?= $(CURDIR)/data/results
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	mkdir -p "$(DAGSTER_HOME)" "$(UPLOADS_URI)" "$(RESULTS_URI)"
+	cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	cp -R examples/sessions/. "$(UPLOADS_URI)/"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .dagster_home data

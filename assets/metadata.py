@@ -1,0 +1,99 @@
+"""Metadata builders: what analysts read about a session in the Dagster UI."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline.models import PatternProfile, SessionInsights, Transcript, UsageCost
+
+PREVIEW_CHARS = 600
+
+
+def usage_metadata(usage: UsageCost) -> dict[str, object]:
+    return {
+        "cost_usd": dg.MetadataValue.float(round(usage.cost_usd, 6)),
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "latency_seconds": dg.MetadataValue.float(round(usage.latency_seconds, 3)),
+        "provider_calls": usage.calls,
+    }
+
+
+def transcript_metadata(doc: Transcript) -> dict[str, object]:
+    preview = doc.text[:PREVIEW_CHARS] + ("…" if len(doc.text) > PREVIEW_CHARS else "")
+    return {
+        "learner_id": doc.learner_id,
+        "preview": dg.MetadataValue.md(f"> {preview}"),
+        "word_count": doc.word_count,
+        "duration_seconds": dg.MetadataValue.float(doc.duration_seconds or 0.0),
+        "words_per_minute": dg.MetadataValue.float(doc.words_per_minute or 0.0),
+        "language": doc.language,
+        "source": doc.source,
+        "provider": doc.provider,
+        "model": doc.model,
+        "audio_minutes": dg.MetadataValue.float(round(doc.usage.audio_seconds / 60, 3)),
+        "audio_deleted_at": doc.audio_deleted_at.isoformat() if doc.audio_deleted_at else "kept",
+        **usage_metadata(doc.usage),
+    }
+
+
+def insights_metadata(doc: SessionInsights) -> dict[str, object]:
+    columns = ["pattern_id", "category", "severity", "frequency", "example", "suggestion"]
+    records = [
+        dg.TableRecord(
+            {
+                "pattern_id": i.pattern_id,
+                "category": i.category,
+                "severity": i.severity,
+                "frequency": i.frequency,
+                "example": i.examples[0] if i.examples else "",
+                "suggestion": i.suggestion,
+            }
+        )
+        for i in doc.analysis.insights
+    ]
+    return {
+        "learner_id": doc.learner_id,
+        "insights": dg.MetadataValue.table(
+            records, schema=dg.TableSchema([dg.TableColumn(c, "string") for c in columns])
+        ),
+        "focus_next": doc.analysis.focus_next,
+        "summary": dg.MetadataValue.md(doc.analysis.summary),
+        "insight_count": len(doc.analysis.insights),
+        "dropped_examples": doc.dropped_examples,
+        "provider": doc.provider,
+        "model": doc.model,
+        "prompt_version": doc.prompt_version,
+        **usage_metadata(doc.usage),
+    }
+
+
+def profile_metadata(doc: PatternProfile, refreshed: list[str]) -> dict[str, object]:
+    columns = ["pattern_id", "sessions", "total_frequency", "this_session", "trend", "first_seen"]
+    records = [
+        dg.TableRecord(
+            {
+                "pattern_id": p.pattern_id,
+                "sessions": p.sessions,
+                "total_frequency": p.total_frequency,
+                "this_session": p.frequency_this_session,
+                "trend": p.trend,
+                "first_seen": p.first_seen.date().isoformat(),
+            }
+        )
+        for p in doc.patterns[:10]
+    ]
+    return {
+        "learner_id": doc.learner_id,
+        "as_of": doc.as_of.isoformat(),
+        "sessions_count": doc.sessions_count,
+        "top_patterns": dg.MetadataValue.table(
+            records, schema=dg.TableSchema([dg.TableColumn(c, "string") for c in columns])
+        ),
+        "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
+    }
+
+
+def batch_metadata(count: int, **totals: float) -> dict[str, object]:
+    """A run over many sessions records one materialization per session but one metadata set: totals."""
+    return {"sessions_in_run": count, **{name: dg.MetadataValue.float(round(v, 6)) for name, v in totals.items()}}

@@ -1,0 +1,78 @@
+"""The insights stage: one stored Transcript -> stored SessionInsights."""
+
+from __future__ import annotations
+
+import logging
+
+from pipeline.errors import PermanentError
+from pipeline.memo import sha256_hex
+from pipeline.models import SessionAnalysis, SessionInsights, SessionState, Transcript, UsageCost
+from pipeline.providers.analysis import AnalysisResult
+from pipeline.providers.analysis.guard import enforce_verbatim
+from pipeline.services import Services, insights_key, transcript_key
+from pipeline.tracking import tracked
+from pipeline.uploads import validate_id
+
+log = logging.getLogger(__name__)
+
+
+def load_transcript(services: Services, session_id: str) -> Transcript:
+    try:
+        return services.results.read_model(transcript_key(session_id), Transcript)
+    except FileNotFoundError as exc:
+        raise PermanentError(
+            f"no stored transcript for session {session_id} at "
+            f"{services.results.describe(transcript_key(session_id))}: materialize transcript first",
+            session_id=session_id,
+        ) from exc
+
+
+def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
+    analyzer = services.analyzer
+    memo_key = services.memo.key(
+        sha256_hex(transcript.text.encode()), analyzer.name, analyzer.model, analyzer.prompt_version, transcript.language
+    )
+    cached = services.memo.get("insights", memo_key)
+    if cached is not None:
+        log.info("session %s: reusing the stored %s/%s analysis", transcript.session_id, analyzer.name, analyzer.model)
+        return AnalysisResult(
+            SessionAnalysis.model_validate(cached["analysis"]),
+            UsageCost.model_validate(cached["usage"]),
+            cached.get("dropped_examples", 0),
+        )
+    result = analyzer.analyze(transcript.text, language=transcript.language)
+    # Whatever the provider, an example that is not a verbatim quote never reaches the learner.
+    analysis, dropped = enforce_verbatim(result.analysis, transcript.text)
+    result = AnalysisResult(analysis, result.usage, result.dropped_examples + dropped)
+    services.memo.put(
+        "insights",
+        memo_key,
+        {
+            "analysis": result.analysis.model_dump(mode="json"),
+            "usage": result.usage.model_dump(),
+            "dropped_examples": result.dropped_examples,
+        },
+    )
+    return result
+
+
+def analyze_session(services: Services, session_id: str) -> SessionInsights:
+    """Find the recurring patterns of one session's transcript and store the SessionInsights document."""
+    validate_id(session_id)
+    with tracked(services.status, session_id, SessionState.ANALYZING):
+        transcript = load_transcript(services, session_id)
+        result = _analyze(services, transcript)
+        document = SessionInsights(
+            session_id=session_id,
+            learner_id=transcript.learner_id,
+            recorded_at=transcript.recorded_at,
+            analysis=result.analysis,
+            provider=services.analyzer.name,
+            model=services.analyzer.model,
+            prompt_version=services.analyzer.prompt_version,
+            input_sha256=transcript.input_sha256,
+            usage=result.usage,
+            dropped_examples=result.dropped_examples,
+        )
+        services.results.write_model(insights_key(session_id), document)
+        return document

@@ -1,0 +1,43 @@
+"""The composition root: the only module that imports assets/ and sensors/.
+
+Definitions load lazily (``@dg.definitions``), so configuration is read when Dagster loads the
+code location, not when Python imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from assets.partitions import GROUP, sessions_partitions
+from assets.sessions import build_session_assets
+from pipeline.plan import provider_plan
+from pipeline.resources import PipelineResource
+from pipeline.settings import Settings
+from sensors.failures import session_run_failure_sensor
+from sensors.uploads import build_uploads_sensor
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env(os.environ)
+    plan = provider_plan(
+        settings,
+        openai_key=dg.EnvVar("OPENAI_API_KEY").get_value(),
+        anthropic_key=dg.EnvVar("ANTHROPIC_API_KEY").get_value(),
+    )
+    session_assets = build_session_assets(plan)
+    session_job = dg.define_asset_job(
+        "session_job",
+        selection=dg.AssetSelection.groups(GROUP),
+        partitions_def=sessions_partitions,
+        description="Transcribe, analyse and profile one session (the uploads sensor's target).",
+    )
+    return dg.Definitions(
+        assets=session_assets,
+        jobs=[session_job],
+        sensors=[build_uploads_sensor(session_job, settings.sensor_interval_seconds), session_run_failure_sensor],
+        resources={"pipeline": PipelineResource()},
+        executor=dg.in_process_executor,
+    )

@@ -1,0 +1,93 @@
+"""Incremental discovery of ready uploads: the uploads sensor's logic, without Dagster.
+
+The cursor is a modification-time watermark plus the few sessions still settling, so a tick
+looks at what changed since the last one. It holds no object key, so deleting or re-uploading an
+object can never invalidate it; a replay or a re-upload only re-emits a session id, which the
+sensor's ``run_key`` turns into a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from pipeline.storage import Storage
+from pipeline.uploads import Rejection, SessionUpload, group_sessions, load_session
+
+#: Objects modified this many seconds before the watermark are looked at again: listings and
+#: clocks are not perfectly ordered (S3 timestamps have 1 s resolution), and looking twice is free.
+OVERLAP_SECONDS = 5.0
+
+#: A folder that never receives its media is given up after this long, so pending stays small.
+PENDING_LIMIT_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class DiscoveryCursor:
+    watermark: float = 0.0
+    pending: dict[str, float] = field(default_factory=dict)  # "learner/session" -> first seen
+    recent: dict[str, float] = field(default_factory=dict)  # emitted in the overlap window -> latest change
+
+    def to_json(self) -> str:
+        return json.dumps({"v": 1, "watermark": self.watermark, "pending": self.pending, "recent": self.recent})
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> DiscoveryCursor:
+        """Parse a stored cursor; an unreadable one restarts discovery (safe: run keys dedupe)."""
+        if not raw:
+            return cls()
+        try:
+            data = json.loads(raw)
+            return cls(float(data["watermark"]), dict(data.get("pending", {})), dict(data.get("recent", {})))
+        except (ValueError, KeyError, TypeError):
+            return cls()
+
+
+@dataclass
+class Discovery:
+    ready: list[SessionUpload]
+    rejected: list[Rejection]
+    waiting: int
+    cursor: DiscoveryCursor
+
+
+def discover(
+    storage: Storage,
+    cursor: DiscoveryCursor,
+    *,
+    now: float,
+    quiet_seconds: float,
+    max_sessions: int = 500,
+) -> Discovery:
+    """Find sessions that became ready since ``cursor``; at most ``max_sessions`` per call."""
+    since = cursor.watermark - OVERLAP_SECONDS
+    changed = [info for info in storage.list() if info.modified > since]
+    watermark = max([cursor.watermark, *(info.modified for info in changed)])
+    sessions, rejected = group_sessions(changed)
+    # A changed object may be the last piece of a session whose other files are older than the
+    # watermark, so each touched or still-pending session is listed whole (cost: what changed).
+    touched = {s.prefix for s in sessions} | set(cursor.pending)
+    pending: dict[str, float] = {}
+    recent = dict(cursor.recent)
+    ready: list[SessionUpload] = []
+    for prefix in sorted(touched):
+        learner_id, session_id = prefix.split("/", 1)
+        upload = load_session(storage, learner_id, session_id)
+        if upload is None:
+            continue  # deleted before it became ready
+        if recent.get(prefix) == upload.latest_change:
+            continue  # already emitted, seen again only because of the overlap window
+        if upload.is_ready(now, quiet_seconds) and len(ready) < max_sessions:
+            ready.append(upload)
+            recent[prefix] = upload.latest_change
+        elif upload.media is None and now - cursor.pending.get(prefix, now) > PENDING_LIMIT_SECONDS:
+            rejected.append(
+                Rejection(prefix, learner_id, session_id, f"no audio.* or transcript.txt in {prefix}/ after a day")
+            )
+        else:
+            pending[prefix] = cursor.pending.get(prefix, now)
+    recent = {k: v for k, v in recent.items() if v > watermark - OVERLAP_SECONDS}
+    rejected = [r for r in rejected if f"{r.learner_id}/{r.session_id}" not in cursor.recent]
+    for r in rejected:
+        recent[f"{r.learner_id}/{r.session_id}"] = watermark
+    return Discovery(ready, rejected, len(pending), DiscoveryCursor(watermark, pending, recent))

@@ -1,0 +1,60 @@
+"""Which providers and models a deployment uses, known before any run (for pools and code versions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.models import SCHEMA_VERSION
+from pipeline.providers.factory import (
+    DEFAULT_ANALYZER_MODELS,
+    DEFAULT_STT_MODEL,
+    choose_analyzer,
+    choose_stt,
+)
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class ProviderPlan:
+    stt_provider: str
+    stt_model: str
+    analyzer_provider: str
+    analyzer_model: str
+    prompt_version: str
+
+    @property
+    def transcript_code_version(self) -> str:
+        return f"{self.stt_provider}:{self.stt_model}:s{SCHEMA_VERSION}"
+
+    @property
+    def insights_code_version(self) -> str:
+        """Changes with the prompt, the model or the schema: analysed partitions then show as stale."""
+        return f"{self.analyzer_provider}:{self.analyzer_model}:{self.prompt_version}:s{SCHEMA_VERSION}"
+
+    @property
+    def stt_pool(self) -> str:
+        return "openai" if self.stt_provider == "openai" else "local_cpu"
+
+    @property
+    def analyzer_pool(self) -> str:
+        return self.analyzer_provider if self.analyzer_provider != "offline" else "local_cpu"
+
+
+def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: str | None) -> ProviderPlan:
+    stt = choose_stt(settings, openai_key)
+    analyzer = choose_analyzer(settings, anthropic_key, openai_key)
+    if analyzer == "offline":
+        from pipeline.providers.analysis.rules import RuleBasedAnalyzer
+
+        analyzer_model, prompt_version = RuleBasedAnalyzer.model, RuleBasedAnalyzer.prompt_version
+    else:
+        from pipeline.providers.analysis.prompt import PROMPT_VERSION
+
+        analyzer_model, prompt_version = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[analyzer], PROMPT_VERSION
+    return ProviderPlan(
+        stt_provider=stt,
+        stt_model="en-us" if stt == "offline" else settings.stt_model or DEFAULT_STT_MODEL,
+        analyzer_provider=analyzer,
+        analyzer_model=analyzer_model,
+        prompt_version=prompt_version,
+    )

@@ -1,0 +1,73 @@
+"""Choosing and building providers from settings; cloud SDKs are imported only when chosen."""
+
+from __future__ import annotations
+
+from pipeline.providers.analysis import Analyzer
+from pipeline.providers.speech_to_text import SpeechToText
+from pipeline.settings import ConfigError, Settings
+
+DEFAULT_STT_MODEL = "gpt-4o-mini-transcribe"
+DEFAULT_ANALYZER_MODELS = {"anthropic": "claude-haiku-4-5", "openai": "gpt-4o-mini"}
+
+
+def choose_stt(settings: Settings, openai_key: str | None) -> str:
+    if settings.stt_provider == "auto":
+        return "openai" if openai_key else "offline"
+    return settings.stt_provider
+
+
+def choose_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> str:
+    if settings.analyzer_provider == "auto":
+        return "anthropic" if anthropic_key else "openai" if openai_key else "offline"
+    return settings.analyzer_provider
+
+
+def _require(key: str | None, provider: str, variable: str, setting: str) -> str:
+    if not key:
+        raise ConfigError(f"{setting}={provider} needs {variable}; set it or use {setting}=offline")
+    return key
+
+
+def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
+    provider = choose_stt(settings, openai_key)
+    if provider == "offline":
+        from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+
+        return PocketsphinxSpeechToText()
+    from pipeline.providers.speech_to_text.openai_stt import OpenAISpeechToText
+
+    return OpenAISpeechToText(
+        api_key=_require(openai_key, provider, "OPENAI_API_KEY", "STT_PROVIDER"),
+        model=settings.stt_model or DEFAULT_STT_MODEL,
+        timeout_seconds=settings.provider_timeout_seconds,
+        max_retries=settings.provider_max_retries,
+        prices=settings.prices,
+    )
+
+
+def build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> Analyzer:
+    provider = choose_analyzer(settings, anthropic_key, openai_key)
+    if provider == "offline":
+        from pipeline.providers.analysis.rules import RuleBasedAnalyzer
+
+        return RuleBasedAnalyzer()
+    model = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[provider]
+    if provider == "anthropic":
+        from pipeline.providers.analysis.anthropic_analyzer import AnthropicAnalyzer
+
+        return AnthropicAnalyzer(
+            api_key=_require(anthropic_key, provider, "ANTHROPIC_API_KEY", "ANALYZER_PROVIDER"),
+            model=model,
+            timeout_seconds=settings.provider_timeout_seconds,
+            max_retries=settings.provider_max_retries,
+            prices=settings.prices,
+        )
+    from pipeline.providers.analysis.openai_analyzer import OpenAIAnalyzer
+
+    return OpenAIAnalyzer(
+        api_key=_require(openai_key, provider, "OPENAI_API_KEY", "ANALYZER_PROVIDER"),
+        model=model,
+        timeout_seconds=settings.provider_timeout_seconds,
+        max_retries=settings.provider_max_retries,
+        prices=settings.prices,
+    )

@@ -1,0 +1,84 @@
+"""Dagster resources: configuration in, the plain core objects out.
+
+Every field is optional and overrides the matching environment variable (``Settings``), which is
+read when a run or sensor tick starts, never at import. API keys come only through ``dg.EnvVar``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from pipeline.providers.factory import build_analyzer, build_speech_to_text
+from pipeline.services import Services
+from pipeline.settings import Settings
+from pipeline.status import StatusStore
+from pipeline.storage import Storage, open_storage
+
+
+class PipelineResource(dg.ConfigurableResource):
+    """Where uploads, results and statuses live, and which providers transcribe and analyse."""
+
+    uploads_uri: str | None = None
+    results_uri: str | None = None
+    status_db_url: str | None = None
+    stt_provider: str | None = None
+    analyzer_provider: str | None = None
+    audio_retention: str | None = None
+    quiet_seconds: float | None = None
+
+    _services: Services | None = PrivateAttr(default=None)
+    _status: StatusStore | None = PrivateAttr(default=None)
+
+    def settings(self) -> Settings:
+        base = Settings.from_env(os.environ)
+        overrides = {
+            name: value
+            for name in ("uploads_uri", "results_uri", "status_db_url", "audio_retention", "quiet_seconds")
+            if (value := getattr(self, name)) is not None
+        }
+        if self.stt_provider or self.analyzer_provider:
+            env = dict(os.environ)
+            env.update({"STT_PROVIDER": self.stt_provider or "", "ANALYZER_PROVIDER": self.analyzer_provider or ""})
+            picked = Settings.from_env(env)
+            overrides.update(stt_provider=picked.stt_provider, analyzer_provider=picked.analyzer_provider)
+        return replace(base, **overrides)
+
+    def _storage(self, uri: str) -> Storage:
+        if uri.startswith("s3://"):
+            from dagster_aws.s3 import S3Resource
+
+            # S3Resource with no arguments honours AWS_ENDPOINT_URL, AWS_REGION and the credential chain.
+            return open_storage(uri, s3_client=S3Resource().get_client())
+        return open_storage(uri)
+
+    def status_store(self) -> StatusStore:
+        if self._status is None:
+            self._status = StatusStore(self.settings().status_db_url)
+        return self._status
+
+    def uploads(self) -> Storage:
+        return self._storage(self.settings().uploads_uri)
+
+    def services(self) -> Services:
+        """Build (once per resource instance) everything a stage needs."""
+        if self._services is None:
+            settings = self.settings()
+            openai_key = dg.EnvVar("OPENAI_API_KEY").get_value() or None
+            anthropic_key = dg.EnvVar("ANTHROPIC_API_KEY").get_value() or None
+            self._services = Services(
+                uploads=self._storage(settings.uploads_uri),
+                results=self._storage(settings.results_uri),
+                status=self.status_store(),
+                speech_to_text=build_speech_to_text(settings, openai_key),
+                analyzer=build_analyzer(settings, anthropic_key, openai_key),
+                audio_retention=settings.audio_retention,  # type: ignore[arg-type]
+            )
+        return self._services
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._status is not None:
+            self._status.dispose()

@@ -1,0 +1,79 @@
+"""Configuration from environment variables, read once at resource or run time (never at import).
+
+Secrets are not here: API keys reach the providers through ``dg.EnvVar`` in ``resources.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the variable and what it accepts."""
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not supported; use one of: {', '.join(allowed)}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be >= {minimum:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    uploads_uri: str = "data/uploads"
+    results_uri: str = "data/results"
+    status_db_url: str = "sqlite:///data/status.db"
+    stt_provider: str = "auto"
+    analyzer_provider: str = "auto"
+    stt_model: str | None = None
+    analyzer_model: str | None = None
+    audio_retention: str = "keep"
+    quiet_seconds: float = 10.0
+    sensor_interval_seconds: int = 15
+    max_runs_per_tick: int = 500
+    provider_timeout_seconds: float = 60.0
+    provider_max_retries: int = 2
+    max_audio_seconds: float = 4 * 3600.0
+    prices: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        prices_raw = env.get("PRICES_JSON", "").strip()
+        try:
+            prices = json.loads(prices_raw) if prices_raw else None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"PRICES_JSON is not valid JSON: {exc}") from None
+        return cls(
+            uploads_uri=env.get("UPLOADS_URI", "").strip() or cls.uploads_uri,
+            results_uri=env.get("RESULTS_URI", "").strip() or cls.results_uri,
+            status_db_url=env.get("STATUS_DB_URL", "").strip() or cls.status_db_url,
+            stt_provider=_choice(env, "STT_PROVIDER", "auto", ("auto", "openai", "offline")),
+            analyzer_provider=_choice(env, "ANALYZER_PROVIDER", "auto", ("auto", "anthropic", "openai", "offline")),
+            stt_model=env.get("STT_MODEL", "").strip() or None,
+            analyzer_model=env.get("ANALYZER_MODEL", "").strip() or None,
+            audio_retention=_choice(env, "AUDIO_RETENTION", "keep", ("keep", "delete_after_transcription")),
+            quiet_seconds=_number(env, "UPLOAD_QUIET_SECONDS", cls.quiet_seconds),
+            sensor_interval_seconds=int(_number(env, "SENSOR_INTERVAL_SECONDS", cls.sensor_interval_seconds, 1)),
+            max_runs_per_tick=int(_number(env, "SENSOR_MAX_RUNS_PER_TICK", cls.max_runs_per_tick, 1)),
+            provider_timeout_seconds=_number(env, "PROVIDER_TIMEOUT_SECONDS", cls.provider_timeout_seconds, 1),
+            provider_max_retries=int(_number(env, "PROVIDER_MAX_RETRIES", cls.provider_max_retries)),
+            max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),
+            prices=prices,
+        )

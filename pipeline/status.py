@@ -1,0 +1,150 @@
+"""The session status store: the lifecycle of every session, queryable without Dagster.
+
+SQLAlchemy Core over SQLite by default and PostgreSQL in production (``STATUS_DB_URL``). It is
+also the session registry (session id -> learner, media, recorded_at), which lets backfills and
+the per-learner profile find sessions without listing the uploads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from pipeline.models import SessionState, SessionStatus, utcnow
+
+metadata = sa.MetaData()
+sessions_table = sa.Table(
+    "session_status",
+    metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("learner_id", sa.String(64), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("media_key", sa.String(512), nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL + a busy timeout: the sensor and several run workers write concurrently.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see learner_lock)
+
+
+class StatusStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        metadata.create_all(self.engine)
+
+    def register(
+        self, session_id: str, learner_id: str, *, media_key: str | None, uploaded_at: datetime | None
+    ) -> bool:
+        """Record a newly discovered session as UPLOADED; returns False if it was already known."""
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(sessions_table.c.session_id).where(sessions_table.c.session_id == session_id)).first():
+                return False
+            conn.execute(
+                sessions_table.insert().values(
+                    session_id=session_id,
+                    learner_id=learner_id,
+                    state=SessionState.UPLOADED.value,
+                    media_key=media_key,
+                    uploaded_at=uploaded_at,
+                    updated_at=utcnow(),
+                )
+            )
+            return True
+
+    def set_state(
+        self,
+        session_id: str,
+        state: SessionState,
+        *,
+        learner_id: str | None = None,
+        error: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> None:
+        """Move a session to ``state`` (creating the row if needed); an error only sticks with FAILED."""
+        values: dict[str, object] = {"state": state.value, "error": error, "updated_at": utcnow()}
+        if recorded_at is not None:
+            values["recorded_at"] = recorded_at
+        if learner_id:
+            values["learner_id"] = learner_id
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sessions_table.update().where(sessions_table.c.session_id == session_id).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    sessions_table.insert().values(session_id=session_id, **{"learner_id": "", **values})
+                )
+
+    def get(self, session_id: str) -> SessionStatus | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id == session_id)).first()
+        return _to_status(row) if row else None
+
+    def list(self, *, learner_id: str | None = None, state: SessionState | None = None) -> list[SessionStatus]:
+        query = sa.select(sessions_table).order_by(sessions_table.c.learner_id, sessions_table.c.session_id)
+        if learner_id is not None:
+            query = query.where(sessions_table.c.learner_id == learner_id)
+        if state is not None:
+            query = query.where(sessions_table.c.state == state.value)
+        with self.engine.connect() as conn:
+            return [_to_status(row) for row in conn.execute(query)]
+
+    @contextmanager
+    def learner_lock(self, learner_id: str) -> Iterator[None]:
+        """Serialise profile computations of one learner across processes.
+
+        Each insights write is followed by a profile computation under this lock, so the last
+        computation always sees every stored analysis and snapshots converge whatever the run order.
+        SQLite lives on one machine, so a lock file does; PostgreSQL takes an advisory lock.
+        """
+        digest = hashlib.sha256(learner_id.encode()).digest()
+        if not self.is_sqlite:
+            with self.engine.begin() as conn:
+                key = int.from_bytes(digest[:8], "big", signed=True)
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+                yield
+            return
+        database = self.engine.url.database
+        lock_dir = Path(database).parent if database and database != ":memory:" else Path(tempfile.gettempdir())
+        lock_path = lock_dir / f".learner-{digest.hex()[:16]}.lock"
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _to_status(row: sa.Row) -> SessionStatus:
+    values = dict(row._mapping)
+    for name in ("recorded_at", "uploaded_at", "updated_at"):
+        if isinstance(values[name], datetime) and values[name].tzinfo is None:
+            values[name] = values[name].replace(tzinfo=UTC)  # SQLite drops the zone; we store UTC
+    return SessionStatus.model_validate(values)

@@ -1,0 +1,57 @@
+"""The session status store on SQLite: lifecycle, registry, listing and the learner lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from pipeline.models import SessionState
+from pipeline.status import StatusStore
+
+
+def test_register_then_lifecycle(tmp_path: Path) -> None:
+    store = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    assert store.register("s1", "ana", media_key="ana/s1/audio.wav", uploaded_at=None)
+    assert not store.register("s1", "ana", media_key="ana/s1/audio.wav", uploaded_at=None)
+    assert store.get("s1").state is SessionState.UPLOADED
+    store.set_state("s1", SessionState.TRANSCRIBING)
+    store.set_state("s1", SessionState.FAILED, error="audio.wav could not be decoded")
+    failed = store.get("s1")
+    assert failed.state is SessionState.FAILED and "decoded" in failed.error and failed.learner_id == "ana"
+    store.set_state("s1", SessionState.DONE)
+    assert store.get("s1").error is None
+    assert store.get("s1").updated_at.tzinfo is not None
+
+
+def test_set_state_creates_unknown_sessions_and_lists_by_learner(tmp_path: Path) -> None:
+    store = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    store.set_state("s2", SessionState.ANALYZING, learner_id="ben")
+    store.register("s1", "ana", media_key=None, uploaded_at=None)
+    assert [s.session_id for s in store.list(learner_id="ben")] == ["s2"]
+    assert [s.session_id for s in store.list(state=SessionState.UPLOADED)] == ["s1"]
+
+
+def test_status_survives_a_new_store_instance(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/status.db"
+    StatusStore(url).set_state("s1", SessionState.DONE, learner_id="ana")
+    assert StatusStore(url).get("s1").state is SessionState.DONE
+
+
+def test_learner_lock_serialises_holders(tmp_path: Path) -> None:
+    store = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    events: list[str] = []
+
+    def hold(name: str) -> None:
+        with store.learner_lock("ana"):
+            events.append(f"{name}-in")
+            time.sleep(0.1)
+            store.set_state(name, SessionState.DONE, learner_id="ana")  # the store stays usable inside
+            events.append(f"{name}-out")
+
+    threads = [threading.Thread(target=hold, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert events[0].endswith("-in") and events[1] == events[0].replace("-in", "-out")

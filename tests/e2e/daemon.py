@@ -1,0 +1,56 @@
+"""Running the real Dagster daemon (and through it the code server and run workers) for a test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def running_daemon(home: Path, env: dict[str, str], instance_yaml: str | None = None) -> Iterator[subprocess.Popen]:
+    """Start ``dagster-daemon run`` on a temporary DAGSTER_HOME; stop it and its children on exit."""
+    home.mkdir(parents=True, exist_ok=True)
+    if instance_yaml is None:
+        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    else:
+        (home / "dagster.yaml").write_text(instance_yaml)
+    full_env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
+    log = open(home / "daemon.log", "wb")  # noqa: SIM115 - closed below
+    daemon_bin = Path(sys.executable).with_name("dagster-daemon")
+    process = subprocess.Popen(
+        [str(daemon_bin), "run", "-w", str(ROOT / "workspace.yaml")],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None) -> None:
+    """Poll ``condition`` until true; on timeout fail with the daemon log's tail to explain why."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1.0)
+    tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n--- daemon log tail ---\n{tail}")

@@ -1,0 +1,70 @@
+"""End to end with the real daemon: uploads -> sensor -> runs -> all three results, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline.models import SessionState
+from pipeline.status import StatusStore
+from tests.conftest import add_session
+from tests.e2e.daemon import running_daemon, wait_for
+
+pytestmark = pytest.mark.e2e
+
+TEXT_A = "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know."
+TEXT_B = "My sister don't like coffee. She have a cat and the cat is very very lazy. Um, I like it."
+GOOD = {"wav1": "speech.wav", "webm1": "speech.webm"}
+
+
+def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
+    uploads, results, home = tmp_path / "uploads", tmp_path / "results", tmp_path / "dagster_home"
+    status_url = f"sqlite:///{tmp_path}/status.db"
+    env = {
+        "UPLOADS_URI": str(uploads),
+        "RESULTS_URI": str(results),
+        "STATUS_DB_URL": status_url,
+        "STT_PROVIDER": "offline",
+        "ANALYZER_PROVIDER": "offline",
+        "SENSOR_INTERVAL_SECONDS": "2",
+        "UPLOAD_QUIET_SECONDS": "2",
+    }
+    uploads.mkdir()
+    for session, audio in GOOD.items():
+        add_session(uploads, "ana", session, audio=audio)
+    add_session(uploads, "ana", "text1", text=TEXT_A, manifest='{"recorded_at": "2026-01-01T10:00:00Z"}')
+    add_session(uploads, "ben", "text2", text=TEXT_B, manifest=None)  # ready by quiet period
+    add_session(uploads, "ben", "corrupt1", audio="corrupt.wav")
+    status = StatusStore(status_url)
+    expected_done = [*GOOD, "text1", "text2"]
+
+    def settled() -> bool:
+        states = {s.session_id: s.state for s in status.list()}
+        return all(states.get(k) is SessionState.DONE for k in expected_done) and (
+            states.get("corrupt1") is SessionState.FAILED
+        )
+
+    with running_daemon(home, env):
+        wait_for(settled, timeout=420, what="all sessions DONE and corrupt1 FAILED", log=home / "daemon.log")
+        # Re-upload an already processed session: its run key is taken, so no second run starts.
+        (uploads / "ana" / "text1" / "transcript.txt").write_text(TEXT_A + " Again.")
+        add_session(uploads, "ben", "late1", text=TEXT_B)
+        wait_for(lambda: (s := status.get("late1")) is not None and s.state is SessionState.DONE,
+                 timeout=180, what="late1 DONE", log=home / "daemon.log")
+
+    for session in [*expected_done, "late1"]:
+        for folder in ("transcripts", "insights", "pattern_profiles"):
+            assert (results / folder / f"{session}.json").exists(), f"{folder}/{session}.json missing"
+    assert "could not be decoded" in status.get("corrupt1").error
+    assert json.loads((results / "transcripts" / "webm1.json").read_text())["provider"] == "pocketsphinx"
+    profile = json.loads((results / "pattern_profiles" / "late1.json").read_text())
+    assert profile["learner_id"] == "ben" and "text2" in profile["session_ids"]
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        keys = [run.tags.get("dagster/partition") for run in runs]
+        assert sorted(keys) == sorted([*expected_done, "corrupt1", "late1"]), "one run per session, no duplicates"
+        assert all(run.tags.get("learner_id") in {"ana", "ben"} for run in runs)

@@ -96,4 +96,4 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str]) -> dict[str, obj
 
 def batch_metadata(count: int, **totals: float) -> dict[str, object]:
     """A run over many sessions records one materialization per session but one metadata set: totals."""
-    return {"sessions_in_run": count, **{name: dg.MetadataValue.float(round(v, 6)) for name, v in totals.items()}}
+    return {"sessions_in_run": count, **{name: dg.MetadataValue.float(round(float(v), 6)) for name, v in totals.items()}}

@@ -1,6 +1,5 @@
 """The three session assets. Each body loops over the run's sessions and calls one core function."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """The run-failure sensor: a run that dies outside the assets (crash, killed worker) still marks its sessions FAILED."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """The uploads sensor: registers each ready upload as a partition and requests one run for it."""
 
-from __future__ import annotations
 
 import time
 
@@ -24,7 +23,7 @@ def _reject(context: dg.SensorEvaluationContext, pipeline: PipelineResource, rej
     )
 
 
-def build_uploads_sensor(job: dg.UnresolvedAssetJobDefinition, interval_seconds: int) -> dg.SensorDefinition:
+def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) -> dg.SensorDefinition:
     @dg.sensor(
         name="uploads_sensor",
         job=job,

@@ -28,8 +28,9 @@ def sensor(monkeypatch: pytest.MonkeyPatch) -> dg.SensorDefinition:
 
 
 def tick(sensor, instance, resource, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"pipeline": resource})
-    return sensor.evaluate_tick(context)
+    # Invoking the sensor returns its SensorResult as the daemon receives it.
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"pipeline": resource}) as context:
+        return sensor(context)
 
 
 def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
@@ -100,6 +101,6 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
     job = loaded.get_job_def("session_job")
     assert job.executor_def.name == "in_process"
     assert {s.name for s in loaded.sensors} == {"uploads_sensor", "session_run_failure_sensor"}
-    specs = {spec.key.to_user_string(): spec for spec in loaded.get_all_asset_specs()}
+    specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}
     assert set(specs) == {"transcript", "insights", "pattern_profile"}
     assert all(spec.description for spec in specs.values())

@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export UPLOADS_URI ?= $(CURDIR)/data/uploads
 export RESULTS_URI ?= $(CURDIR)/data/results
+export STATUS_DB_URL ?= sqlite:///$(CURDIR)/data/status.db
 
 .PHONY: run test lint bench clean
 

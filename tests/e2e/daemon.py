@@ -45,12 +45,23 @@ def running_daemon(home: Path, env: dict[str, str], instance_yaml: str | None = 
         log.close()
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None) -> None:
-    """Poll ``condition`` until true; on timeout fail with the daemon log's tail to explain why."""
+def wait_for(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    daemon: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> None:
+    """Poll ``condition`` until true; on timeout or a dead daemon fail with the daemon log's tail."""
     deadline = time.monotonic() + timeout
+    problem = f"timed out after {timeout:.0f}s"
     while time.monotonic() < deadline:
         if condition():
             return
+        if daemon is not None and daemon.poll() is not None:
+            problem = f"the daemon exited with code {daemon.returncode}"
+            break
         time.sleep(1.0)
     tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n--- daemon log tail ---\n{tail}")
+    raise AssertionError(f"{problem} waiting for {what}\n--- daemon log tail ---\n{tail}")

@@ -47,13 +47,14 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
             states.get("corrupt1") is SessionState.FAILED
         )
 
-    with running_daemon(home, env):
-        wait_for(settled, timeout=420, what="all sessions DONE and corrupt1 FAILED", log=home / "daemon.log")
+    with running_daemon(home, env) as daemon:
+        log = home / "daemon.log"
+        wait_for(settled, timeout=420, what="all sessions DONE and corrupt1 FAILED", daemon=daemon, log=log)
         # Re-upload an already processed session: its run key is taken, so no second run starts.
         (uploads / "ana" / "text1" / "transcript.txt").write_text(TEXT_A + " Again.")
         add_session(uploads, "ben", "late1", text=TEXT_B)
         wait_for(lambda: (s := status.get("late1")) is not None and s.state is SessionState.DONE,
-                 timeout=180, what="late1 DONE", log=home / "daemon.log")
+                 timeout=180, what="late1 DONE", daemon=daemon, log=log)
 
     for session in [*expected_done, "late1"]:
         for folder in ("transcripts", "insights", "pattern_profiles"):

@@ -29,11 +29,29 @@ def _require(key: str | None, provider: str, variable: str, setting: str) -> str
 
 
 def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
+    try:
+        return _build_speech_to_text(settings, openai_key)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"PRICES_JSON or a provider setting is invalid: {exc}") from None
+
+
+def build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> Analyzer:
+    try:
+        return _build_analyzer(settings, anthropic_key, openai_key)
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"PRICES_JSON or a provider setting is invalid: {exc}") from None
+
+
+def _build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
     provider = choose_stt(settings, openai_key)
     if provider == "offline":
         from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
 
-        return PocketsphinxSpeechToText()
+        return PocketsphinxSpeechToText(max_audio_seconds=settings.max_audio_seconds)
     from pipeline.providers.speech_to_text.openai_stt import OpenAISpeechToText
 
     return OpenAISpeechToText(
@@ -42,10 +60,11 @@ def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechTo
         timeout_seconds=settings.provider_timeout_seconds,
         max_retries=settings.provider_max_retries,
         prices=settings.prices,
+        max_audio_seconds=settings.max_audio_seconds,
     )
 
 
-def build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> Analyzer:
+def _build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> Analyzer:
     provider = choose_analyzer(settings, anthropic_key, openai_key)
     if provider == "offline":
         from pipeline.providers.analysis.rules import RuleBasedAnalyzer

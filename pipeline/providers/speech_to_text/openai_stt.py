@@ -1,0 +1,146 @@
+"""OpenAI speech-to-text (``audio.transcriptions.create``), with local chunking past the upload limit.
+
+The API takes at most 25 MB per file. Short uploads in a format the API reads are sent as they are;
+anything else is decoded locally (PyAV) and sent as 16 kHz mono WAV chunks cut at silences, whose
+texts are joined in order. Duration is always measured locally, so cost does not depend on what
+the provider reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pipeline import audio as codec
+from pipeline.errors import PermanentError
+from pipeline.models import UsageCost
+from pipeline.pricing import estimate_cost, price_table
+from pipeline.providers.cloud_clients import CloudClient
+from pipeline.providers.cloud_errors import OPENAI
+from pipeline.providers.speech_to_text.base import SpeechResult
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+WAV_BYTES_PER_SECOND = codec.SAMPLE_RATE * 2  # mono, 16-bit
+#: Formats sent without re-encoding (the API's list; the rest are decoded and sent as WAV).
+API_FORMATS = {".flac", ".mp3", ".mp4", ".mpeg", ".mpga", ".m4a", ".ogg", ".wav", ".webm"}
+
+
+def language_hint(language: str) -> str | None:
+    """The ISO-639-1 code the API wants (``en-US`` -> ``en``), or None when there is none to give."""
+    primary = language.replace("_", "-").split("-", 1)[0].lower()
+    return primary if len(primary) == 2 and primary.isalpha() else None
+
+
+class OpenAISpeechToText:
+    """``SpeechToText`` backed by the OpenAI transcription endpoint."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        model: str = "gpt-4o-mini-transcribe",
+        timeout_seconds: float = 120.0,
+        max_retries: int = 2,
+        base_url: str | None = None,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+        max_chunk_seconds: float = 600.0,
+        max_audio_seconds: float | None = None,
+    ) -> None:
+        # A chunk must stay under the upload limit once encoded as WAV (600 s is about 19 MB).
+        limit = (MAX_UPLOAD_BYTES - 1024) / WAV_BYTES_PER_SECOND
+        if not 0 < max_chunk_seconds <= limit:
+            raise ValueError(f"max_chunk_seconds must be in (0, {limit:.0f}] to fit the 25 MB upload limit")
+        self.model = model
+        self._api = CloudClient(
+            OPENAI,
+            api_key=api_key,
+            model=model,
+            timeout_seconds=timeout_seconds,
+            max_retries=max_retries,
+            base_url=base_url,
+        )
+        self._prices = price_table(prices)
+        self._max_chunk_seconds = max_chunk_seconds
+        self._max_audio_seconds = max_audio_seconds
+
+    def __repr__(self) -> str:
+        return f"OpenAISpeechToText(model={self.model!r})"
+
+    def transcribe(self, audio: Path, *, language: str) -> SpeechResult:
+        self._api.prepare()
+        started = time.monotonic()
+        decode_kwargs = {"max_seconds": self._max_audio_seconds} if self._max_audio_seconds else {}
+        samples = codec.decode_pcm16k(audio, **decode_kwargs)
+        duration = codec.duration_seconds(samples, codec.SAMPLE_RATE)
+        pieces = self._plan(audio, samples, duration)
+        hint = language_hint(language)
+        texts: list[str] = []
+        input_tokens = output_tokens = 0
+        for index, (filename, load) in enumerate(pieces, start=1):
+            payload = load()  # encoded one at a time: a long recording never sits in memory as WAV
+            logger.debug(
+                "transcribing %s piece %d/%d (%d bytes)", audio.name, index, len(pieces), len(payload)
+            )
+            text, tokens_in, tokens_out = self._request(filename, payload, hint)
+            texts.append(text.strip())
+            input_tokens += tokens_in
+            output_tokens += tokens_out
+        usage = UsageCost(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            audio_seconds=duration,
+            cost_usd=estimate_cost(self.model, audio_seconds=duration, prices=self._prices),
+            latency_seconds=time.monotonic() - started,
+            calls=len(pieces),
+        )
+        logger.info(
+            "transcribed %.1f s of audio with %s in %d request(s), %.2f s",
+            duration,
+            self.model,
+            len(pieces),
+            usage.latency_seconds,
+        )
+        return SpeechResult(text=" ".join(t for t in texts if t), duration_seconds=duration, usage=usage)
+
+    def _plan(
+        self, path: Path, samples: codec.Samples, duration: float
+    ) -> list[tuple[str, Callable[[], bytes]]]:
+        """What to upload: the file itself when the API can take it whole, else WAV chunks."""
+        suffix = path.suffix.lower()
+        if (
+            suffix in API_FORMATS
+            and path.stat().st_size <= MAX_UPLOAD_BYTES
+            and duration <= self._max_chunk_seconds
+        ):
+            return [(f"audio{suffix}", path.read_bytes)]
+        bounds = codec.split_at_silence(samples, codec.SAMPLE_RATE, self._max_chunk_seconds)
+        return [
+            (f"chunk-{i:03d}.wav", partial(codec.encode_wav, samples[start:end], codec.SAMPLE_RATE))
+            for i, (start, end) in enumerate(bounds)
+        ]
+
+    def _request(self, filename: str, payload: bytes, hint: str | None) -> tuple[str, int, int]:
+        extra: dict[str, Any] = {"language": hint} if hint else {}
+        # Bytes (not a file object) so the SDK can replay the body on its own retries.
+        result = self._api.call(
+            lambda client: client.audio.transcriptions.create(
+                model=self.model, file=(filename, payload), response_format="json", **extra
+            )
+        )
+        usage = getattr(result, "usage", None)
+        tokens_in = int(getattr(usage, "input_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "output_tokens", 0) or 0)
+        text = getattr(result, "text", None)
+        if not isinstance(text, str):
+            raise PermanentError(
+                f"OpenAI returned no transcription text for {filename} (model {self.model!r})"
+            )
+        return text, tokens_in, tokens_out

@@ -3,20 +3,19 @@
 The cursor is a modification-time watermark plus the few sessions still settling, so a tick
 looks at what changed since the last one. It holds no object key, so deleting or re-uploading an
 object can never invalidate it; a replay or a re-upload only re-emits a session id, which the
-sensor's ``run_key`` turns into a no-op.
+sensor's ``run_key`` turns into a no-op. What changed comes from a ``ChangeFeed``: a full listing by
+default, or S3 event notifications through SQS, whose cost follows what is new, not the bucket.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.storage import Storage
+from pipeline.storage.change_feed import OVERLAP_SECONDS, ChangeFeed, ListingFeed
 from pipeline.uploads import Rejection, SessionUpload, group_sessions, load_session
-
-#: Objects modified this many seconds before the watermark are looked at again: listings and
-#: clocks are not perfectly ordered (S3 timestamps have 1 s resolution), and looking twice is free.
-OVERLAP_SECONDS = 5.0
 
 #: A folder that never receives its media is given up after this long, so pending stays small.
 PENDING_LIMIT_SECONDS = 24 * 3600.0
@@ -27,9 +26,12 @@ class DiscoveryCursor:
     watermark: float = 0.0
     pending: dict[str, float] = field(default_factory=dict)  # "learner/session" -> first seen
     recent: dict[str, float] = field(default_factory=dict)  # emitted in the overlap window -> latest change
+    feed: dict[str, Any] = field(default_factory=dict)  # the change feed's own state, e.g. SQS receipts
 
     def to_json(self) -> str:
-        return json.dumps({"v": 1, "watermark": self.watermark, "pending": self.pending, "recent": self.recent})
+        return json.dumps(
+            {"v": 1, "watermark": self.watermark, "pending": self.pending, "recent": self.recent, "feed": self.feed}
+        )
 
     @classmethod
     def from_json(cls, raw: str | None) -> DiscoveryCursor:
@@ -38,7 +40,12 @@ class DiscoveryCursor:
             return cls()
         try:
             data = json.loads(raw)
-            return cls(float(data["watermark"]), dict(data.get("pending", {})), dict(data.get("recent", {})))
+            return cls(
+                float(data["watermark"]),
+                dict(data.get("pending", {})),
+                dict(data.get("recent", {})),
+                dict(data.get("feed", {})),  # absent in cursors written before change feeds
+            )
         except (ValueError, KeyError, TypeError):
             return cls()
 
@@ -58,10 +65,11 @@ def discover(
     now: float,
     quiet_seconds: float,
     max_sessions: int = 500,
+    feed: ChangeFeed | None = None,
 ) -> Discovery:
     """Find sessions that became ready since ``cursor``; at most ``max_sessions`` per call."""
-    since = cursor.watermark - OVERLAP_SECONDS
-    changed = [info for info in storage.list() if info.modified > since]
+    feed = ListingFeed(storage) if feed is None else feed
+    changed, feed_state = feed.changes({**cursor.feed, "watermark": cursor.watermark})
     watermark = max([cursor.watermark, *(info.modified for info in changed)])
     sessions, rejected = group_sessions(changed)
     # A changed object may be the last piece of a session whose other files are older than the
@@ -90,4 +98,4 @@ def discover(
     rejected = [r for r in rejected if f"{r.learner_id}/{r.session_id}" not in cursor.recent]
     for r in rejected:
         recent[f"{r.learner_id}/{r.session_id}"] = watermark
-    return Discovery(ready, rejected, len(pending), DiscoveryCursor(watermark, pending, recent))
+    return Discovery(ready, rejected, len(pending), DiscoveryCursor(watermark, pending, recent, feed_state))

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 TEXT = "Yesterday I go to the market and I buy a apple. She don't like it, you know, it was very very good."
 AUDIO = {"cloud-a1": "speech.wav", "cloud-a2": "speech.mp3"}
-TEXTS = [f"cloud-t{i}" for i in range(4)]
+TEXTS = [f"cloud-t{i}" for i in range(8)]
 
 
 def free_port() -> int:
@@ -32,9 +32,22 @@ def free_port() -> int:
 def test_cloud_providers_complete_every_session_through_transient_faults(tmp_path: Path) -> None:
     port, calls_log = free_port(), tmp_path / "calls.json"
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_api", "--port", str(port), "--fault-rate", "0.3",
-         "--seed", "11", "--log", str(calls_log)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.fake_api",
+            "--port",
+            str(port),
+            "--fault-rate",
+            "0.3",
+            "--seed",
+            "11",
+            "--log",
+            str(calls_log),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     uploads, results, home = tmp_path / "uploads", tmp_path / "results", tmp_path / "home"
     status_url = f"sqlite:///{tmp_path}/status.db"
@@ -64,7 +77,13 @@ def test_cloud_providers_complete_every_session_through_transient_faults(tmp_pat
         for session, audio in AUDIO.items():
             add_session(uploads, "ana", session, audio=audio)
         for i, session in enumerate(TEXTS):
-            add_session(uploads, "ben", session, text=TEXT, manifest=f'{{"recorded_at": "2026-02-0{i + 1}T00:00:00Z"}}')
+            add_session(
+                uploads,
+                "ben",
+                session,
+                text=f"{TEXT} Session {i}.",
+                manifest=f'{{"recorded_at": "2026-02-0{i + 1}T00:00:00Z"}}',
+            )
         status = StatusStore(status_url)
         everyone = [*AUDIO, *TEXTS]
 
@@ -73,7 +92,9 @@ def test_cloud_providers_complete_every_session_through_transient_faults(tmp_pat
             return all(states.get(k) is SessionState.DONE for k in everyone)
 
         with running_daemon(home, env) as daemon:
-            wait_for(all_done, timeout=420, what="every cloud session DONE", daemon=daemon, log=home / "daemon.log")
+            wait_for(
+                all_done, timeout=420, what="every cloud session DONE", daemon=daemon, log=home / "daemon.log"
+            )
     finally:
         fake.terminate()
         fake.wait(timeout=10)

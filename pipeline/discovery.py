@@ -30,7 +30,13 @@ class DiscoveryCursor:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"v": 1, "watermark": self.watermark, "pending": self.pending, "recent": self.recent, "feed": self.feed}
+            {
+                "v": 1,
+                "watermark": self.watermark,
+                "pending": self.pending,
+                "recent": self.recent,
+                "feed": self.feed,
+            }
         )
 
     @classmethod
@@ -73,14 +79,19 @@ def discover(
     watermark = max([cursor.watermark, *(info.modified for info in changed)])
     sessions, rejected = group_sessions(changed)
     # A changed object may be the last piece of a session whose other files are older than the
-    # watermark, so each touched or still-pending session is listed whole (cost: what changed).
-    touched = {s.prefix for s in sessions} | set(cursor.pending)
+    # watermark, so each touched or still-pending session is listed whole (cost: what changed),
+    # unless its changes alone hold the commit marker and media: the common upload, then no request.
+    # (The run lists the folder itself, so the sensor's view only has to be right about readiness.)
+    changed_sessions = {s.prefix: s for s in sessions}
+    touched = set(changed_sessions) | set(cursor.pending)
     pending: dict[str, float] = {}
     recent = dict(cursor.recent)
     ready: list[SessionUpload] = []
     for prefix in sorted(touched):
         learner_id, session_id = prefix.split("/", 1)
-        upload = load_session(storage, learner_id, session_id)
+        upload = changed_sessions.get(prefix)
+        if upload is None or upload.manifest is None or upload.media is None:
+            upload = load_session(storage, learner_id, session_id)
         if upload is None:
             continue  # deleted before it became ready
         if recent.get(prefix) == upload.latest_change:
@@ -90,7 +101,9 @@ def discover(
             recent[prefix] = upload.latest_change
         elif upload.media is None and now - cursor.pending.get(prefix, now) > PENDING_LIMIT_SECONDS:
             rejected.append(
-                Rejection(prefix, learner_id, session_id, f"no audio.* or transcript.txt in {prefix}/ after a day")
+                Rejection(
+                    prefix, learner_id, session_id, f"no audio.* or transcript.txt in {prefix}/ after a day"
+                )
             )
         else:
             pending[prefix] = cursor.pending.get(prefix, now)

@@ -14,9 +14,11 @@ from pydantic import PrivateAttr
 
 from pipeline.providers.factory import build_analyzer, build_speech_to_text
 from pipeline.services import Services
-from pipeline.settings import Settings
+from pipeline.settings import ConfigError, Settings
 from pipeline.status import StatusStore
 from pipeline.storage import Storage, open_storage
+from pipeline.storage.change_feed import ChangeFeed, SqsChangeFeed
+from pipeline.storage.s3 import S3Storage
 
 
 class PipelineResource(dg.ConfigurableResource):
@@ -62,6 +64,17 @@ class PipelineResource(dg.ConfigurableResource):
 
     def uploads(self) -> Storage:
         return self._storage(self.settings().uploads_uri)
+
+    def change_feed(self, uploads: Storage) -> ChangeFeed | None:
+        """S3 event notifications through SQS when ``UPLOADS_EVENTS_QUEUE_URL`` is set, else None (listing)."""
+        queue_url = self.settings().uploads_events_queue_url
+        if not queue_url:
+            return None
+        if not isinstance(uploads, S3Storage):
+            raise ConfigError("UPLOADS_EVENTS_QUEUE_URL needs an s3:// UPLOADS_URI")
+        import boto3  # dagster-aws's dependency; honours AWS_ENDPOINT_URL, AWS_REGION, credentials
+
+        return SqsChangeFeed(boto3.client("sqs"), queue_url, uploads.prefix, uploads.bucket)
 
     def services(self) -> Services:
         """Build (once per resource instance) everything a stage needs."""

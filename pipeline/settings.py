@@ -52,6 +52,7 @@ class Settings:
     provider_max_retries: int = 2
     max_audio_seconds: float = 4 * 3600.0
     prices: Mapping[str, Any] | None = None
+    uploads_events_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -76,4 +77,5 @@ class Settings:
             provider_max_retries=int(_number(env, "PROVIDER_MAX_RETRIES", cls.provider_max_retries)),
             max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),
             prices=prices,
+            uploads_events_queue_url=env.get("UPLOADS_EVENTS_QUEUE_URL", "").strip() or None,
         )

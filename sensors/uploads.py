@@ -34,12 +34,14 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
         """Look at what changed in the uploads since the last tick; one run per newly ready session."""
         settings = pipeline.settings()
         status = pipeline.status_store()
+        uploads = pipeline.uploads()
         found = discover(
-            pipeline.uploads(),
+            uploads,
             DiscoveryCursor.from_json(context.cursor),
             now=time.time(),
             quiet_seconds=settings.quiet_seconds,
             max_sessions=settings.max_runs_per_tick,
+            feed=pipeline.change_feed(uploads),
         )
         for rejection in found.rejected:
             _reject(context, pipeline, rejection)

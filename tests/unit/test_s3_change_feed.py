@@ -1,0 +1,195 @@
+"""Discovery through S3 event notifications on SQS (real moto S3 and SQS on loopback): no loss, no breakage."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+
+from pipeline.discovery import Discovery, DiscoveryCursor, discover
+from pipeline.storage.change_feed import SqsChangeFeed
+from pipeline.storage.s3 import S3Storage
+from tests.fakes.s3_fixtures import s3_bucket, s3_server  # noqa: F401
+from tests.fakes.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Bucket, seed_objects
+
+PREFIX = "uploads"
+
+
+def subscribe_queue(bucket: S3Bucket) -> tuple[Any, str]:
+    """A fresh SQS queue receiving the bucket's ObjectCreated/ObjectRemoved events, as configured on AWS."""
+    sqs = boto3.session.Session().client(
+        "sqs",
+        endpoint_url=bucket.endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+    )
+    url = sqs.create_queue(QueueName=f"uploads-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bucket.client.put_bucket_notification_configuration(
+        Bucket=bucket.name,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
+        },
+    )
+    return sqs, url
+
+
+class Env:
+    """One bucket with its event queue, the uploads storage and a feed; ``tick`` is one sensor evaluation."""
+
+    def __init__(self, bucket: S3Bucket, visibility_timeout: int = 300, max_messages: int = 1000) -> None:
+        self.bucket = bucket
+        self.sqs, self.queue_url = subscribe_queue(bucket)
+        self.storage = S3Storage(bucket.name, PREFIX, bucket.client)
+        self.feed = SqsChangeFeed(
+            self.sqs, self.queue_url, PREFIX, bucket.name, max_messages, visibility_timeout=visibility_timeout
+        )
+
+    def put(self, key: str, data: bytes = b"x") -> None:
+        self.bucket.client.put_object(Bucket=self.bucket.name, Key=key, Body=data)
+
+    def session(self, learner: str, session: str, manifest: bool = True) -> None:
+        self.put(f"{PREFIX}/{learner}/{session}/transcript.txt", b"hello there")
+        if manifest:
+            self.put(f"{PREFIX}/{learner}/{session}/session.json", b"{}")
+
+    def tick(self, cursor: DiscoveryCursor) -> Discovery:
+        return discover(self.storage, cursor, now=time.time(), quiet_seconds=3600, feed=self.feed)
+
+    def queued(self) -> int:
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def ids(found: Discovery) -> list[str]:
+    return sorted(u.session_id for u in found.ready)
+
+
+def test_finds_only_new_ready_sessions_and_a_committed_tick_empties_the_queue(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    # Existing sessions written before the notification existed: a listing would see them, events do not.
+    seed_objects(s3_bucket, {f"{PREFIX}/old/o{i}/transcript.txt": b"x" for i in range(50)})
+    env = Env(s3_bucket)
+    env.session("ana", "s1")
+    env.session("ben", "s2")
+    env.session("ana", "s3", manifest=False)  # media only, recent: settles first
+    first = env.tick(DiscoveryCursor())
+    assert ids(first) == ["s1", "s2"] and first.waiting == 1
+    assert len(first.cursor.feed["receipts"]) == 6  # 5 objects + the s3:TestEvent, not yet deleted
+    assert env.queued() == 6
+    second = env.tick(DiscoveryCursor.from_json(first.cursor.to_json()))  # committed: acknowledges
+    assert second.ready == [] and second.waiting == 1  # s3 is still settling, from the cursor's pending
+    assert env.queued() == 0
+    env.put(f"{PREFIX}/ana/s3/session.json", b"{}")
+    assert ids(env.tick(second.cursor)) == ["s3"]
+
+
+def test_a_tick_that_was_not_committed_is_found_again(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket, visibility_timeout=1)
+    env.session("ana", "s1")
+    old = DiscoveryCursor()
+    lost = env.tick(old)
+    assert ids(lost) == ["s1"]
+    time.sleep(1.2)  # the visibility timeout: the unacknowledged messages come back
+    again = env.tick(old)  # the sensor got the old cursor back, as after a crash before commit
+    assert ids(again) == ["s1"]
+    final = env.tick(again.cursor)
+    assert final.ready == [] and env.queued() == 0
+
+
+def test_deleting_or_reuploading_objects_breaks_nothing(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket)
+    for session in ("s1", "s2", "s3"):
+        env.session("ana", session)
+    cursor = env.tick(DiscoveryCursor()).cursor
+    s3 = s3_bucket.client
+    s3.delete_object(Bucket=s3_bucket.name, Key=f"{PREFIX}/ana/s1/transcript.txt")
+    s3.delete_objects(
+        Bucket=s3_bucket.name,
+        Delete={
+            "Objects": [{"Key": f"{PREFIX}/ana/s2/{name}"} for name in ("transcript.txt", "session.json")]
+        },
+    )
+    after_delete = env.tick(cursor)
+    assert after_delete.ready == [] and after_delete.rejected == []
+    # S3 listings date objects to the second: a re-upload in the same second looks unchanged, which
+    # is harmless (re-emitting it would be a no-op too); a second later it is a visible change.
+    time.sleep(1.05)
+    env.put(f"{PREFIX}/ana/s3/transcript.txt", b"a corrected transcript")  # re-upload
+    env.session("ben", "s4")
+    reupload = env.tick(after_delete.cursor)
+    # s3 is emitted again: the same session id, so the sensor's run_key makes it a no-op.
+    assert ids(reupload) == ["s3", "s4"]
+    assert env.tick(reupload.cursor).ready == [] and env.queued() == 0
+
+
+def test_keys_outside_the_prefix_are_ignored_and_encoded_keys_decode(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket)
+    env.put("other/ana/s1/transcript.txt")
+    env.put(f"{PREFIX}2/ana/s1/transcript.txt")  # a sibling prefix, not a folder under it
+    env.put(f"{PREFIX}/ana/.hidden/x/transcript.txt")
+    env.put(f"{PREFIX}/ana/my session/transcript.txt")
+    env.put(f"{PREFIX}/ana/s+1%/transcript.txt")
+    changed, state = env.feed.changes({})
+    assert sorted(info.key for info in changed) == [
+        "ana/my session/transcript.txt",
+        "ana/s+1%/transcript.txt",
+    ]
+    assert len(state["receipts"]) == 6
+    found = env.tick(DiscoveryCursor(feed=state))  # the messages were consumed above; nothing new
+    assert found.ready == [] and env.queued() == 0
+    env.put(f"{PREFIX}/ana/my session/session.json", b"{}")
+    rejected = env.tick(found.cursor).rejected
+    assert len(rejected) == 1 and "invalid session id 'my session'" in rejected[0].message
+
+
+def test_sns_wrapped_and_foreign_messages(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket)
+    record = {
+        "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-01-31T10:00:00.000Z",
+        "s3": {
+            "bucket": {"name": s3_bucket.name},
+            "object": {"key": f"{PREFIX}/ana/s1/audio.wav", "size": 4},
+        },
+    }
+    sns = {"Type": "Notification", "Message": json.dumps({"Records": [record]})}
+    foreign = {"Records": [{**record, "s3": {**record["s3"], "bucket": {"name": "another-bucket"}}}]}
+    for body in (
+        json.dumps(sns),
+        json.dumps(foreign),
+        "not json",
+        json.dumps({"Records": [{"eventName": 1}]}),
+    ):
+        env.sqs.send_message(QueueUrl=env.queue_url, MessageBody=body)
+    changed, state = env.feed.changes({})
+    assert [(info.key, info.size) for info in changed] == [("ana/s1/audio.wav", 4)]
+    assert changed[0].modified == pytest.approx(1769853600.0)
+    env.feed.changes(state)
+    assert env.queued() == 0
+
+
+def test_at_most_max_messages_per_tick_and_the_rest_next_tick(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket, max_messages=5)
+    for i in range(4):
+        env.session("ana", f"s{i}")  # 8 events + the test event
+    first = env.tick(DiscoveryCursor())
+    assert len(first.cursor.feed["receipts"]) == 5
+    second = env.tick(first.cursor)
+    assert set(ids(first)) | set(ids(second)) == {"s0", "s1", "s2", "s3"}
+    env.tick(second.cursor)
+    assert env.queued() == 0
+
+
+def test_cursors_without_feed_state_still_load() -> None:
+    old = json.dumps({"v": 1, "watermark": 7.0, "pending": {"a/b": 1.0}, "recent": {}})
+    assert DiscoveryCursor.from_json(old) == DiscoveryCursor(7.0, {"a/b": 1.0}, {}, {})
+    cursor = DiscoveryCursor(7.0, feed={"receipts": ["h1"]})
+    assert DiscoveryCursor.from_json(cursor.to_json()).feed == {"receipts": ["h1"]}

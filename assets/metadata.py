@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.models import PatternProfile, SessionInsights, Transcript, UsageCost
+from pipeline.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
 
 PREVIEW_CHARS = 600
 
@@ -68,7 +68,7 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
     }
 
 
-def profile_metadata(doc: PatternProfile, refreshed: list[str]) -> dict[str, object]:
+def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionStatus | None) -> dict[str, object]:
     columns = ["pattern_id", "sessions", "total_frequency", "this_session", "trend", "first_seen"]
     records = [
         dg.TableRecord(
@@ -91,6 +91,7 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str]) -> dict[str, obj
             records, schema=dg.TableSchema([dg.TableColumn(c, "string") for c in columns])
         ),
         "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
+        "session_status": status.state.value if status else "unknown",
     }
 
 

@@ -71,7 +71,8 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
         docs = for_each_session(context, lambda key: profile_session(services, key))
         if len(docs) == 1:
             profile, refreshed = next(iter(docs.values()))
-            return dg.MaterializeResult(metadata=profile_metadata(profile, refreshed))
+            status = services.status.get(profile.session_id)
+            return dg.MaterializeResult(metadata=profile_metadata(profile, refreshed, status))
         return dg.MaterializeResult(
             metadata=batch_metadata(len(docs), refreshed_snapshots=sum(len(r) for _, r in docs.values()))
         )

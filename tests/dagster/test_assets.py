@@ -51,7 +51,8 @@ def test_text_session_materializes_all_three_assets(tmp_path: Path, uploads_dir:
     assert StatusStore(f"sqlite:///{tmp_path}/status.db").get("s1").state is SessionState.DONE
     meta = latest_metadata(instance, "insights", "s1")
     assert "insights" in meta and meta["provider"].value == "rules"
-    assert "top_patterns" in latest_metadata(instance, "pattern_profile", "s1")
+    profile_meta = latest_metadata(instance, "pattern_profile", "s1")
+    assert "top_patterns" in profile_meta and profile_meta["session_status"].value == "DONE"
     assert latest_metadata(instance, "transcript", "s1")["word_count"].value == len(TEXT.split())
 
 

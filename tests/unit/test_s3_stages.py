@@ -1,0 +1,70 @@
+"""The stages and discovery on S3 (a real moto server): results round-trip, audio deletion, listing ticks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.analysis import analyze_session
+from pipeline.discovery import DiscoveryCursor, discover
+from pipeline.errors import PermanentError
+from pipeline.models import PatternProfile, SessionState
+from pipeline.profiling import profile_session
+from pipeline.providers.analysis.rules import RuleBasedAnalyzer
+from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+from pipeline.services import Services
+from pipeline.status import StatusStore
+from pipeline.storage import open_storage
+from pipeline.transcription import transcribe_session
+from tests.conftest import AUDIO
+from tests.fakes.s3_fixtures import s3_bucket, s3_server  # noqa: F401
+
+TEXT = b"Yesterday I go to the market and I buy a apple. Um, it was very very good, you know."
+
+
+@pytest.fixture
+def s3_services(s3_bucket, tmp_path: Path) -> Services:  # noqa: F811
+    return Services(
+        uploads=open_storage(s3_bucket.uri("uploads"), s3_client=s3_bucket.client),
+        results=open_storage(s3_bucket.uri("results"), s3_client=s3_bucket.client),
+        status=StatusStore(f"sqlite:///{tmp_path}/status.db"),
+        speech_to_text=PocketsphinxSpeechToText(),
+        analyzer=RuleBasedAnalyzer(),
+        audio_retention="delete_after_transcription",
+    )
+
+
+def test_audio_session_on_s3_runs_every_stage_and_deletes_the_audio(s3_services: Services) -> None:
+    uploads = s3_services.uploads
+    uploads.write_bytes("ana/s3a/audio.ogg", (AUDIO / "speech.ogg").read_bytes())
+    uploads.write_bytes("ana/s3a/session.json", b'{"recorded_at": "2026-01-05T10:00:00Z"}')
+    transcript = transcribe_session(s3_services, "s3a")
+    assert transcript.provider == "pocketsphinx" and transcript.audio_deleted_at is not None
+    assert not uploads.exists("ana/s3a/audio.ogg") and uploads.exists("ana/s3a/session.json")
+    analyze_session(s3_services, "s3a")
+    profile, _ = profile_session(s3_services, "s3a")
+    stored = s3_services.results.read_model("pattern_profiles/s3a.json", PatternProfile)
+    assert stored.session_ids == profile.session_ids == ["s3a"]
+    assert s3_services.status.get("s3a").state is SessionState.DONE
+    with pytest.raises(PermanentError, match="audio was deleted after transcription"):
+        transcribe_session(s3_services, "s3a")
+
+
+def test_listing_ticks_on_s3_find_new_sessions_and_survive_deletes_and_reuploads(s3_services: Services) -> None:
+    uploads = s3_services.uploads
+    for i in range(30):
+        uploads.write_bytes(f"ben/old{i}/transcript.txt", TEXT)
+        uploads.write_bytes(f"ben/old{i}/session.json", b"{}")
+    first = discover(uploads, DiscoveryCursor(), now=time.time(), quiet_seconds=10)
+    assert len(first.ready) == 30
+    time.sleep(1.1)  # S3 timestamps have one-second resolution
+    uploads.delete("ben/old0/transcript.txt")  # the newest object the cursor saw, gone
+    uploads.write_bytes("ben/old1/transcript.txt", TEXT + b" Again.")  # a re-upload
+    uploads.write_bytes("ana/new1/transcript.txt", TEXT)
+    uploads.write_bytes("ana/new1/session.json", b"{}")
+    second = discover(uploads, first.cursor, now=time.time(), quiet_seconds=10)
+    assert sorted(u.session_id for u in second.ready) == ["new1", "old1"]  # old1 is deduped by its run key
+    third = discover(uploads, second.cursor, now=time.time(), quiet_seconds=10)
+    assert third.ready == []

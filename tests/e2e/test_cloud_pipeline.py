@@ -118,5 +118,6 @@ def test_cloud_providers_complete_every_session_through_transient_faults(tmp_pat
     assert secret_hits == [] and "not-a-real-key" not in (home / "daemon.log").read_text()
     sys.stderr.write(
         f"fault injection: {len(calls)} requests, {len(faults)} faults ({len(faults) / len(calls):.0%}), "
-        f"{len(paid)} paid for {len(everyone)} sessions\n"
+        f"paid: {len(paid_stt)} transcriptions for {len(AUDIO)} recordings, {len(paid_analysis)} analyses for "
+        f"{len(everyone)} sessions\n"
     )

@@ -81,12 +81,13 @@ class _Handler(BaseHTTPRequestHandler):
         mode = fake.next_mode(path)
         key = self.headers.get("x-api-key") or self.headers.get("authorization", "").removeprefix("Bearer ")
         status, headers, body = self._respond_to(path, mode, request, key, len(raw))
+        answered = mode != "reset"  # a reset connection never gets a response: nothing was paid for
         fake.record(
             {
                 "path": path,
                 "mode": mode,
-                "status": status,
-                "paid": status == 200,
+                "status": status if answered else None,
+                "paid": answered and status == 200,
                 "at": time.time(),
                 "request": request,
             }

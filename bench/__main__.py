@@ -6,15 +6,18 @@ import argparse
 import logging
 import sys
 
-from bench import s3_sensor
+from bench import s3_sensor, session_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=("s3_sensor", "session_path"), default=None)
     s3_sensor.add_arguments(parser)
+    session_path.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    ok = s3_sensor.run(args)
+    benches = {"session_path": session_path.run, "s3_sensor": s3_sensor.run}
+    ok = all([bench(args) for name, bench in benches.items() if args.only in (None, name)])
     return 0 if ok else 1
 
 

@@ -18,24 +18,18 @@ import logging
 import math
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-import boto3
 
 from pipeline.discovery import DiscoveryCursor, discover
 from pipeline.storage.change_feed import OVERLAP_SECONDS, ListingFeed, SqsChangeFeed
 from pipeline.storage.s3 import S3Storage
 from tests.fakes.s3_server import (
-    ACCESS_KEY_ID,
-    REGION,
-    SECRET_ACCESS_KEY,
-    S3Bucket,
     create_bucket,
     moto_s3_server,
     seed_objects,
+    subscribe_queue,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,32 +74,6 @@ def _key(i: int, name: str) -> str:
     return f"{PREFIX}/learner{i // 100:05d}/s{i:07d}/{name}"
 
 
-def _subscribe_queue(bucket: S3Bucket) -> tuple[Any, str]:
-    """An SQS queue receiving the bucket's object events: the setup AWS documents, done on moto."""
-    sqs = boto3.session.Session().client(
-        "sqs",
-        endpoint_url=bucket.endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-    )
-    url = sqs.create_queue(QueueName=f"uploads-events-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bucket.client.put_bucket_notification_configuration(
-        Bucket=bucket.name,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": f"{PREFIX}/"}]}},
-                }
-            ]
-        },
-    )
-    return sqs, url
-
-
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
@@ -131,7 +99,7 @@ def run(args: argparse.Namespace) -> bool:
         seeded_until = math.floor(time.time())
         since = seeded_until + 0.5
         cursor = DiscoveryCursor(watermark=since + OVERLAP_SECONDS)
-        sqs, queue_url = _subscribe_queue(bucket)
+        sqs, queue_url = subscribe_queue(bucket, PREFIX)
         time.sleep(max(0.0, seeded_until + 1.01 - time.time()))
         for i in range(existing, existing + new):
             for name, body in (("transcript.txt", b"hello"), ("session.json", b"{}")):

@@ -48,7 +48,7 @@ class Settings:
     quiet_seconds: float = 10.0
     sensor_interval_seconds: int = 15
     max_runs_per_tick: int = 500
-    provider_timeout_seconds: float = 60.0
+    provider_timeout_seconds: float = 120.0
     provider_max_retries: int = 2
     max_audio_seconds: float = 4 * 3600.0
     prices: Mapping[str, Any] | None = None

@@ -13,9 +13,10 @@ HTTP attempts at most) on connection errors, timeouts, 408, 409, 429 and 5xx, wa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from pipeline.pricing import price_table
 from pipeline.providers.cloud_errors import ANTHROPIC, OPENAI, Vendor, classify
 
 T = TypeVar("T")
@@ -81,3 +82,33 @@ class CloudClient:
             if error is None:
                 raise
             raise error from None
+
+
+class CloudProvider:
+    """What every cloud provider shares: its model, a lazily built SDK client and a price table."""
+
+    vendor: Vendor
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        model: str,
+        timeout_seconds: float = 60.0,
+        max_retries: int = 2,
+        base_url: str | None = None,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
+        self.model = model
+        self._api = CloudClient(
+            self.vendor,
+            api_key=api_key,
+            model=model,
+            timeout_seconds=timeout_seconds,
+            max_retries=max_retries,
+            base_url=base_url,
+        )
+        self._prices = price_table(prices)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"{type(self).__name__}(model={self.model!r})"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from pipeline.providers.analysis import Analyzer
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.settings import ConfigError, Settings
@@ -22,28 +26,39 @@ def choose_analyzer(settings: Settings, anthropic_key: str | None, openai_key: s
     return settings.analyzer_provider
 
 
+def _cloud_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "timeout_seconds": settings.provider_timeout_seconds,
+        "max_retries": settings.provider_max_retries,
+        "prices": settings.prices,
+    }
+
+
 def _require(key: str | None, provider: str, variable: str, setting: str) -> str:
     if not key:
         raise ConfigError(f"{setting}={provider} needs {variable}; set it or use {setting}=offline")
     return key
 
 
-def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
+@contextmanager
+def _as_config_error() -> Iterator[None]:
+    """Providers reject bad settings (e.g. a price table) with ValueError; users need the variable."""
     try:
-        return _build_speech_to_text(settings, openai_key)
+        yield
+    except ConfigError:
+        raise
     except ValueError as exc:
-        if isinstance(exc, ConfigError):
-            raise
         raise ConfigError(f"PRICES_JSON or a provider setting is invalid: {exc}") from None
+
+
+def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
+    with _as_config_error():
+        return _build_speech_to_text(settings, openai_key)
 
 
 def build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> Analyzer:
-    try:
+    with _as_config_error():
         return _build_analyzer(settings, anthropic_key, openai_key)
-    except ValueError as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"PRICES_JSON or a provider setting is invalid: {exc}") from None
 
 
 def _build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
@@ -57,10 +72,8 @@ def _build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechT
     return OpenAISpeechToText(
         api_key=_require(openai_key, provider, "OPENAI_API_KEY", "STT_PROVIDER"),
         model=settings.stt_model or DEFAULT_STT_MODEL,
-        timeout_seconds=settings.provider_timeout_seconds,
-        max_retries=settings.provider_max_retries,
-        prices=settings.prices,
         max_audio_seconds=settings.max_audio_seconds,
+        **_cloud_options(settings),
     )
 
 
@@ -74,19 +87,9 @@ def _build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: s
     if provider == "anthropic":
         from pipeline.providers.analysis.anthropic_analyzer import AnthropicAnalyzer
 
-        return AnthropicAnalyzer(
-            api_key=_require(anthropic_key, provider, "ANTHROPIC_API_KEY", "ANALYZER_PROVIDER"),
-            model=model,
-            timeout_seconds=settings.provider_timeout_seconds,
-            max_retries=settings.provider_max_retries,
-            prices=settings.prices,
-        )
+        key = _require(anthropic_key, provider, "ANTHROPIC_API_KEY", "ANALYZER_PROVIDER")
+        return AnthropicAnalyzer(api_key=key, model=model, **_cloud_options(settings))
     from pipeline.providers.analysis.openai_analyzer import OpenAIAnalyzer
 
-    return OpenAIAnalyzer(
-        api_key=_require(openai_key, provider, "OPENAI_API_KEY", "ANALYZER_PROVIDER"),
-        model=model,
-        timeout_seconds=settings.provider_timeout_seconds,
-        max_retries=settings.provider_max_retries,
-        prices=settings.prices,
-    )
+    key = _require(openai_key, provider, "OPENAI_API_KEY", "ANALYZER_PROVIDER")
+    return OpenAIAnalyzer(api_key=key, model=model, **_cloud_options(settings))

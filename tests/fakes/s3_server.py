@@ -90,3 +90,23 @@ def seed_objects(bucket: S3Bucket, objects: dict[str, bytes]) -> None:
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     for key, data in objects.items():
         backend.put_object(bucket.name, key, data)
+
+
+def subscribe_queue(bucket: S3Bucket, prefix: str = "") -> tuple[Any, str]:
+    """A fresh SQS queue receiving the bucket's ObjectCreated/ObjectRemoved events, as configured on AWS."""
+    sqs = boto3.session.Session().client(
+        "sqs",
+        endpoint_url=bucket.endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+    )
+    url = sqs.create_queue(QueueName=f"uploads-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule: dict[str, Any] = {"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}
+    if prefix:
+        rule["Filter"] = {"Key": {"FilterRules": [{"Name": "prefix", "Value": f"{prefix}/"}]}}
+    bucket.client.put_bucket_notification_configuration(
+        Bucket=bucket.name, NotificationConfiguration={"QueueConfigurations": [rule]}
+    )
+    return sqs, url

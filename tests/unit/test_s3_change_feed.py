@@ -4,39 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from typing import Any
 
-import boto3
 import pytest
 
 from pipeline.discovery import Discovery, DiscoveryCursor, discover
 from pipeline.storage.change_feed import SqsChangeFeed
 from pipeline.storage.s3 import S3Storage
 from tests.fakes.s3_fixtures import s3_bucket, s3_server  # noqa: F401
-from tests.fakes.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Bucket, seed_objects
+from tests.fakes.s3_server import S3Bucket, seed_objects, subscribe_queue
 
 PREFIX = "uploads"
-
-
-def subscribe_queue(bucket: S3Bucket) -> tuple[Any, str]:
-    """A fresh SQS queue receiving the bucket's ObjectCreated/ObjectRemoved events, as configured on AWS."""
-    sqs = boto3.session.Session().client(
-        "sqs",
-        endpoint_url=bucket.endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-    )
-    url = sqs.create_queue(QueueName=f"uploads-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bucket.client.put_bucket_notification_configuration(
-        Bucket=bucket.name,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
-        },
-    )
-    return sqs, url
 
 
 class Env:

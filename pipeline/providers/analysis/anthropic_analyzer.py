@@ -6,14 +6,12 @@ means the model can only answer by filling that structure, whatever the transcri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pipeline.pricing import price_table
 from pipeline.providers.analysis import prompt
 from pipeline.providers.analysis.base import AnalysisResult
 from pipeline.providers.analysis.guard import Attempt, InvalidOutput, analyze_with_repair
-from pipeline.providers.cloud_clients import CloudClient
+from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import ANTHROPIC
 
 
@@ -41,37 +39,16 @@ def _replay(reply: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-class AnthropicAnalyzer:
+class AnthropicAnalyzer(CloudProvider):
     """``Analyzer`` backed by Claude; the default model is the fast, cheap Haiku."""
 
+    vendor = ANTHROPIC
     name = "anthropic"
     prompt_version = prompt.PROMPT_VERSION
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        model: str = "claude-haiku-4-5",
-        timeout_seconds: float = 60.0,
-        max_retries: int = 2,
-        base_url: str | None = None,
-        prices: Mapping[str, Mapping[str, float]] | None = None,
-        max_tokens: int = 4096,
-    ) -> None:
-        self.model = model
-        self._api = CloudClient(
-            ANTHROPIC,
-            api_key=api_key,
-            model=model,
-            timeout_seconds=timeout_seconds,
-            max_retries=max_retries,
-            base_url=base_url,
-        )
-        self._prices = price_table(prices)
+    def __init__(self, *, model: str = "claude-haiku-4-5", max_tokens: int = 4096, **common: Any) -> None:
+        super().__init__(model=model, **common)
         self._max_tokens = max_tokens
-
-    def __repr__(self) -> str:
-        return f"AnthropicAnalyzer(model={self.model!r})"
 
     def analyze(self, text: str, *, language: str = "en") -> AnalysisResult:
         self._api.prepare()

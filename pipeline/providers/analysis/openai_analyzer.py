@@ -6,14 +6,12 @@ the schema; the few limits strict mode cannot express are checked by pydantic af
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pipeline.pricing import price_table
 from pipeline.providers.analysis import prompt
 from pipeline.providers.analysis.base import AnalysisResult
 from pipeline.providers.analysis.guard import Attempt, InvalidOutput, analyze_with_repair
-from pipeline.providers.cloud_clients import CloudClient
+from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
 
 
@@ -31,37 +29,16 @@ def _message_output(reply: Any) -> object:
     return message.content
 
 
-class OpenAIAnalyzer:
+class OpenAIAnalyzer(CloudProvider):
     """``Analyzer`` backed by an OpenAI chat model (default ``gpt-4o-mini``)."""
 
+    vendor = OPENAI
     name = "openai"
     prompt_version = prompt.PROMPT_VERSION
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        model: str = "gpt-4o-mini",
-        timeout_seconds: float = 60.0,
-        max_retries: int = 2,
-        base_url: str | None = None,
-        prices: Mapping[str, Mapping[str, float]] | None = None,
-        max_tokens: int = 4096,
-    ) -> None:
-        self.model = model
-        self._api = CloudClient(
-            OPENAI,
-            api_key=api_key,
-            model=model,
-            timeout_seconds=timeout_seconds,
-            max_retries=max_retries,
-            base_url=base_url,
-        )
-        self._prices = price_table(prices)
+    def __init__(self, *, model: str = "gpt-4o-mini", max_tokens: int = 4096, **common: Any) -> None:
+        super().__init__(model=model, **common)
         self._max_tokens = max_tokens
-
-    def __repr__(self) -> str:
-        return f"OpenAIAnalyzer(model={self.model!r})"
 
     def analyze(self, text: str, *, language: str = "en") -> AnalysisResult:
         self._api.prepare()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from typing import Any
 from pipeline import audio as codec
 from pipeline.errors import PermanentError
 from pipeline.models import UsageCost
-from pipeline.pricing import estimate_cost, price_table
-from pipeline.providers.cloud_clients import CloudClient
+from pipeline.pricing import estimate_cost
+from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
 from pipeline.providers.speech_to_text.base import SpeechResult
 
@@ -37,42 +37,28 @@ def language_hint(language: str) -> str | None:
     return primary if len(primary) == 2 and primary.isalpha() else None
 
 
-class OpenAISpeechToText:
+class OpenAISpeechToText(CloudProvider):
     """``SpeechToText`` backed by the OpenAI transcription endpoint."""
 
+    vendor = OPENAI
     name = "openai"
 
     def __init__(
         self,
         *,
-        api_key: str | None,
         model: str = "gpt-4o-mini-transcribe",
         timeout_seconds: float = 120.0,
-        max_retries: int = 2,
-        base_url: str | None = None,
-        prices: Mapping[str, Mapping[str, float]] | None = None,
         max_chunk_seconds: float = 600.0,
         max_audio_seconds: float | None = None,
+        **common: Any,
     ) -> None:
         # A chunk must stay under the upload limit once encoded as WAV (600 s is about 19 MB).
         limit = (MAX_UPLOAD_BYTES - 1024) / WAV_BYTES_PER_SECOND
         if not 0 < max_chunk_seconds <= limit:
             raise ValueError(f"max_chunk_seconds must be in (0, {limit:.0f}] to fit the 25 MB upload limit")
-        self.model = model
-        self._api = CloudClient(
-            OPENAI,
-            api_key=api_key,
-            model=model,
-            timeout_seconds=timeout_seconds,
-            max_retries=max_retries,
-            base_url=base_url,
-        )
-        self._prices = price_table(prices)
+        super().__init__(model=model, timeout_seconds=timeout_seconds, **common)
         self._max_chunk_seconds = max_chunk_seconds
         self._max_audio_seconds = max_audio_seconds
-
-    def __repr__(self) -> str:
-        return f"OpenAISpeechToText(model={self.model!r})"
 
     def transcribe(self, audio: Path, *, language: str) -> SpeechResult:
         self._api.prepare()

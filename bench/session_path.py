@@ -1,0 +1,125 @@
+"""Time per session: through the sensor and daemon (one run per session) and in batch runs, side by side.
+
+1. The sensor path: N text sessions are dropped into the uploads folder of a real daemon; we time
+   upload -> DONE per session and read each run's own duration from the instance.
+2. In one process, the same N sessions materialized as N single-session runs vs one N-session run
+   (what a backfill does with ``BackfillPolicy.multi_run``): the ratio is what batching buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.models import SessionState
+from pipeline.status import StatusStore
+from tests.conftest import add_session
+from tests.dagster.helpers import materialize_sessions, offline_resource
+from tests.e2e.daemon import running_daemon, wait_for
+
+TEXT = (
+    "Yesterday I go to the market with my sister and we buy a apple and many orange. Um, she don't like "
+    "the market because it is very very crowded, you know. Then we go home and then we cook and then we eat."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path-sessions", type=int, default=12, help="sessions through the daemon")
+    parser.add_argument("--batch-sessions", type=int, default=40, help="sessions for the batch comparison")
+
+
+def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
+    keys = []
+    for i in range(count):
+        key = f"{prefix}{i:04d}"
+        add_session(
+            uploads,
+            f"learner{i % 6}",
+            key,
+            text=f"{TEXT} Session {i}.",
+            manifest=f'{{"recorded_at": "2026-03-01T00:{i % 60:02d}:00Z"}}',
+        )
+        keys.append(key)
+    return keys
+
+
+def sensor_path(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        uploads, status_url = root / "uploads", f"sqlite:///{root}/status.db"
+        env = {
+            "UPLOADS_URI": str(uploads),
+            "RESULTS_URI": str(root / "results"),
+            "STATUS_DB_URL": status_url,
+            "STT_PROVIDER": "offline",
+            "ANALYZER_PROVIDER": "offline",
+            "SENSOR_INTERVAL_SECONDS": "2",
+        }
+        uploads.mkdir()
+        status = StatusStore(status_url)
+        with running_daemon(root / "home", env) as daemon:
+            time.sleep(8)  # let the daemon and code server start, so we time the pipeline, not the boot
+            start = time.time()
+            keys = _drop(uploads, count, "p")
+            wait_for(
+                lambda: all((s := status.get(k)) is not None and s.state is SessionState.DONE for k in keys),
+                timeout=900,
+                what="sessions DONE",
+                daemon=daemon,
+                log=root / "home" / "daemon.log",
+            )
+            wall = time.time() - start
+            with dg.DagsterInstance.from_config(str(root / "home")) as instance:
+                records = instance.get_run_records()
+                durations = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
+                latencies = [s.updated_at.timestamp() - start for s in status.list()]
+        return {
+            "sessions": count,
+            "wall_s": wall,
+            "run_median_s": statistics.median(durations),
+            "done_after_median_s": statistics.median(latencies),
+            "per_session_wall_s": wall / count,
+        }
+
+
+def batch_vs_single(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
+        root = Path(tmp)
+        uploads = root / "uploads"
+        single_keys, batch_keys = _drop(uploads, count, "s"), _drop(uploads, count, "b")
+        resource = offline_resource(root, uploads)
+        start = time.perf_counter()
+        assert all(r.success for r in materialize_sessions(instance, resource, single_keys))
+        single = time.perf_counter() - start
+        start = time.perf_counter()
+        assert all(r.success for r in materialize_sessions(instance, resource, batch_keys, batch=True))
+        batch = time.perf_counter() - start
+    return {
+        "sessions": count,
+        "single_runs_per_session_s": single / count,
+        "batch_run_per_session_s": batch / count,
+        "ratio": single / batch,
+    }
+
+
+def run(args: argparse.Namespace) -> bool:
+    path = sensor_path(args.path_sessions)
+    sys.stdout.write(
+        f"\nsensor path, real daemon, {path['sessions']} text sessions over 6 learners (one run each, "
+        f"max 4 concurrent runs, 1 per learner):\n"
+        f"  all DONE after {path['wall_s']:.1f} s = {path['per_session_wall_s']:.2f} s per session of wall time; "
+        f"median run {path['run_median_s']:.2f} s; median upload->DONE {path['done_after_median_s']:.1f} s\n"
+    )
+    batch = batch_vs_single(args.batch_sessions)
+    sys.stdout.write(
+        f"in-process, {batch['sessions']} sessions: one run per session {batch['single_runs_per_session_s'] * 1000:.0f} ms"
+        f"/session vs one batch run {batch['batch_run_per_session_s'] * 1000:.0f} ms/session: "
+        f"batching is {batch['ratio']:.1f}x cheaper\n"
+    )
+    return True

@@ -8,6 +8,9 @@ from typing import TypeVar
 import dagster as dg
 
 from pipeline.errors import PermanentError
+from pipeline.resources import PipelineResource
+from pipeline.services import Services
+from pipeline.settings import ConfigError
 from pipeline.tracking import describe_failure
 
 T = TypeVar("T")
@@ -15,6 +18,14 @@ T = TypeVar("T")
 
 class SessionsFailed(Exception):
     """Some sessions of a run hit a retryable failure; the step's RetryPolicy decides what happens."""
+
+
+def services_of(pipeline: PipelineResource) -> Services:
+    """Build the run's services; a configuration error fails the step at once (retrying cannot fix it)."""
+    try:
+        return pipeline.services()
+    except ConfigError as exc:
+        raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from None
 
 
 def for_each_session(context: dg.AssetExecutionContext, stage: Callable[[str], T]) -> dict[str, T]:

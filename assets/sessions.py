@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.batch import for_each_session
+from assets.batch import for_each_session, services_of
 from assets.metadata import batch_metadata, insights_metadata, profile_metadata, transcript_metadata
 from assets.partitions import GROUP, backfill_policy, retry_policy, sessions_partitions
 from pipeline.analysis import analyze_session
@@ -30,7 +30,7 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
     )
     def transcript(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
         """Speech-to-text of the session's recording (or its uploaded transcript.txt), with pace and duration."""
-        services = pipeline.services()
+        services = services_of(pipeline)
         docs = for_each_session(context, lambda key: transcribe_session(services, key))
         if len(docs) == 1:
             return dg.MaterializeResult(metadata=transcript_metadata(next(iter(docs.values()))))
@@ -51,7 +51,7 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
     )
     def insights(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
         """The 3-5 recurring grammar, vocabulary and structure patterns of the session, with one focus for next time."""
-        services = pipeline.services()
+        services = services_of(pipeline)
         docs = for_each_session(context, lambda key: analyze_session(services, key))
         if len(docs) == 1:
             return dg.MaterializeResult(metadata=insights_metadata(next(iter(docs.values()))))
@@ -67,7 +67,7 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
     @dg.asset(deps=[insights], kinds={"python"}, code_version="profile-v1", **common)
     def pattern_profile(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
         """The learner's cumulative pattern profile as of this session, recomputed from all stored insights."""
-        services = pipeline.services()
+        services = services_of(pipeline)
         docs = for_each_session(context, lambda key: profile_session(services, key))
         if len(docs) == 1:
             profile, refreshed = next(iter(docs.values()))

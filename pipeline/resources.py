@@ -7,7 +7,6 @@ read when a run or sensor tick starts, never at import. API keys come only throu
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -19,6 +18,17 @@ from pipeline.status import StatusStore
 from pipeline.storage import Storage, open_storage
 from pipeline.storage.change_feed import ChangeFeed, SqsChangeFeed
 from pipeline.storage.s3 import S3Storage
+
+#: Resource fields and the environment variables they override.
+_OVERRIDES = {
+    "uploads_uri": "UPLOADS_URI",
+    "results_uri": "RESULTS_URI",
+    "status_db_url": "STATUS_DB_URL",
+    "stt_provider": "STT_PROVIDER",
+    "analyzer_provider": "ANALYZER_PROVIDER",
+    "audio_retention": "AUDIO_RETENTION",
+    "quiet_seconds": "UPLOAD_QUIET_SECONDS",
+}
 
 
 class PipelineResource(dg.ConfigurableResource):
@@ -36,18 +46,13 @@ class PipelineResource(dg.ConfigurableResource):
     _status: StatusStore | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
-        base = Settings.from_env(os.environ)
-        overrides = {
-            name: value
-            for name in ("uploads_uri", "results_uri", "status_db_url", "audio_retention", "quiet_seconds")
-            if (value := getattr(self, name)) is not None
-        }
-        if self.stt_provider or self.analyzer_provider:
-            env = dict(os.environ)
-            env.update({"STT_PROVIDER": self.stt_provider or "", "ANALYZER_PROVIDER": self.analyzer_provider or ""})
-            picked = Settings.from_env(env)
-            overrides.update(stt_provider=picked.stt_provider, analyzer_provider=picked.analyzer_provider)
-        return replace(base, **overrides)
+        """The environment's settings with this resource's fields on top, validated alike."""
+        env = dict(os.environ)
+        for field, variable in _OVERRIDES.items():
+            value = getattr(self, field)
+            if value is not None:
+                env[variable] = str(value)
+        return Settings.from_env(env)
 
     def _storage(self, uri: str) -> Storage:
         if uri.startswith("s3://"):

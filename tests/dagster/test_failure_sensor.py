@@ -1,0 +1,51 @@
+"""The run-failure sensor: a run that fails outside the stages still leaves its session FAILED, with why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.models import SessionState
+from pipeline.status import StatusStore
+from sensors.failures import session_run_failure_sensor
+from tests.conftest import add_session
+from tests.dagster.helpers import materialize_sessions, offline_resource
+
+
+def evaluate(instance, result, failure, resource) -> None:  # type: ignore[no-untyped-def]
+    with dg.build_run_status_sensor_context(
+        sensor_name=session_run_failure_sensor.name,
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"pipeline": resource},
+    ) as context:
+        session_run_failure_sensor(context.for_run_failure())
+
+
+def test_a_run_failing_before_any_stage_marks_its_session_failed(tmp_path: Path, uploads_dir: Path) -> None:
+    add_session(uploads_dir, "ana", "s1", text="Hello there.")
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    status.register("s1", "ana", media_key="ana/s1/transcript.txt", uploaded_at=None)
+    broken = offline_resource(tmp_path, uploads_dir, audio_retention="sometimes")  # invalid configuration
+    with dg.instance_for_test() as instance:
+        [result] = materialize_sessions(instance, broken, ["s1"])
+        assert not result.success
+        starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
+        assert len(starts) == 1, "a configuration error is not retried"
+        assert status.get("s1").state is SessionState.UPLOADED  # no stage ran
+        failure = next(e for e in result.all_events if e.is_run_failure)
+        evaluate(instance, result, failure, offline_resource(tmp_path, uploads_dir))
+    failed = status.get("s1")
+    assert failed.state is SessionState.FAILED and failed.error.startswith(f"run {result.run_id[:8]} failed")
+
+
+def test_sessions_already_failed_or_done_are_left_alone(tmp_path: Path, uploads_dir: Path) -> None:
+    add_session(uploads_dir, "ana", "s2", text="")  # fails permanently inside the stage
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    with dg.instance_for_test() as instance:
+        [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["s2"])
+        failure = next(e for e in result.all_events if e.is_run_failure)
+        evaluate(instance, result, failure, offline_resource(tmp_path, uploads_dir))
+    assert "empty" in status.get("s2").error  # the stage's own reason is kept

@@ -69,6 +69,14 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
         """The learner's cumulative pattern profile as of this session, recomputed from all stored insights."""
         services = services_of(pipeline)
         docs = for_each_session(context, lambda key: profile_session(services, key))
+        for key, (_, refreshed) in docs.items():
+            for later in (k for k in refreshed if k not in docs):
+                # Rewritten from this session's stored insights: the UI shows each snapshot's real age.
+                context.log_event(
+                    dg.AssetMaterialization(
+                        asset_key=context.asset_key, partition=later, metadata={"refreshed_after": key}
+                    )
+                )
         if len(docs) == 1:
             profile, refreshed = next(iter(docs.values()))
             status = services.status.get(profile.session_id)

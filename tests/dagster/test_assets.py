@@ -106,3 +106,21 @@ def test_batch_run_of_good_sessions_materializes_every_partition(
     assert materialized == {"g0", "g1", "g2"}
     last = json.loads((tmp_path / "results/pattern_profiles/g2.json").read_text())
     assert last["session_ids"] == ["g0", "g1", "g2"]
+
+
+def test_rematerializing_an_early_profile_records_the_refreshed_later_snapshots(
+    tmp_path: Path, uploads_dir: Path, instance
+) -> None:
+    for i in range(3):
+        add_session(uploads_dir, "ana", f"r{i}", text=TEXT, manifest=f'{{"recorded_at": "2026-01-0{i + 1}T00:00:00Z"}}')
+    resource = offline_resource(tmp_path, uploads_dir)
+    assert all(r.success for r in materialize_sessions(instance, resource, ["r0", "r1", "r2"]))
+    [again] = materialize_sessions(instance, resource, ["r0"])
+    assert again.success
+    refreshed = [
+        e.event_specific_data.materialization.partition
+        for e in again.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey("pattern_profile")
+    ]
+    assert sorted(refreshed) == ["r0", "r1", "r2"]
+    assert latest_metadata(instance, "pattern_profile", "r2")["refreshed_after"].value == "r0"

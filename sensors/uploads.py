@@ -2,6 +2,7 @@
 
 
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -58,7 +59,7 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
                 upload.session_id,
                 upload.learner_id,
                 media_key=upload.media.key if upload.media else None,
-                uploaded_at=None,
+                uploaded_at=datetime.fromtimestamp(upload.latest_change, UTC),
             )
             if not context.instance.has_dynamic_partition(sessions_partitions.name, upload.session_id):
                 new_keys.append(upload.session_id)

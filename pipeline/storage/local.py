@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline.errors import PermanentError
 from pipeline.storage.base import ObjectInfo, Storage
 
 
@@ -23,7 +24,11 @@ class LocalStorage(Storage):
         return path
 
     def read_bytes(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except (PermissionError, IsADirectoryError) as exc:
+            # An operator must fix the file or its permissions: retrying in a minute won't.
+            raise PermanentError(f"cannot read {self.describe(key)}: {exc.strerror}") from None
 
     def write_bytes(self, key: str, data: bytes) -> None:
         # Temp file in the same folder + rename: a reader sees the old document or the new one, never half.

@@ -49,6 +49,7 @@ def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
     assert add.partitions_def_name == "sessions" and sorted(add.partition_keys) == ["s1", "s2"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     assert status.get("s1").state is SessionState.UPLOADED and status.get("s3") is None
+    assert status.get("s1").uploaded_at is not None
 
     again = tick(sensor, instance, resource, cursor=data.cursor)
     assert again.run_requests == []  # the cursor moved past them; s3 still settling

@@ -23,7 +23,7 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
     }
 
     @dg.asset(
-        kinds={"python", "openai" if plan.stt_provider == "openai" else "pocketsphinx"},
+        kinds={"python", plan.stt_provider},
         pool=plan.stt_pool,
         code_version=plan.transcript_code_version,
         **common,
@@ -44,7 +44,7 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         deps=[transcript],
-        kinds={"python", plan.analyzer_provider if plan.analyzer_provider != "offline" else "rules"},
+        kinds={"python", plan.analyzer_provider},
         pool=plan.analyzer_pool,
         code_version=plan.insights_code_version,
         **common,

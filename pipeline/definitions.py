@@ -34,9 +34,15 @@ def defs() -> dg.Definitions:
         partitions_def=sessions_partitions,
         description="Transcribe, analyse and profile one session (the uploads sensor's target).",
     )
+    reanalysis_job = dg.define_asset_job(
+        "reanalysis_job",
+        selection=dg.AssetSelection.assets("insights", "pattern_profile"),
+        partitions_def=sessions_partitions,
+        description="Re-analyse sessions from their stored transcripts (after a prompt or model change).",
+    )
     return dg.Definitions(
         assets=session_assets,
-        jobs=[session_job],
+        jobs=[session_job, reanalysis_job],
         sensors=[build_uploads_sensor(session_job, settings.sensor_interval_seconds), session_run_failure_sensor],
         resources={"pipeline": PipelineResource()},
         executor=dg.in_process_executor,

@@ -33,11 +33,19 @@ class ProviderPlan:
 
     @property
     def stt_pool(self) -> str:
-        return "openai" if self.stt_provider == "openai" else "local_cpu"
+        return _pool(self.stt_provider)
 
     @property
     def analyzer_pool(self) -> str:
-        return self.analyzer_provider if self.analyzer_provider != "offline" else "local_cpu"
+        return _pool(self.analyzer_provider)
+
+
+def _pool(provider: str) -> str:
+    """Cloud providers share a pool per API (its rate limit); offline ones share the machine's CPU."""
+    return provider if provider in CLOUD_PROVIDERS else "local_cpu"
+
+
+CLOUD_PROVIDERS = ("openai", "anthropic")
 
 
 def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: str | None) -> ProviderPlan:
@@ -46,14 +54,21 @@ def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: 
     if analyzer == "offline":
         from pipeline.providers.analysis.rules import RuleBasedAnalyzer
 
+        analyzer = RuleBasedAnalyzer.name  # the name its results carry, so plans and documents compare
         analyzer_model, prompt_version = RuleBasedAnalyzer.model, RuleBasedAnalyzer.prompt_version
     else:
         from pipeline.providers.analysis.prompt import PROMPT_VERSION
 
         analyzer_model, prompt_version = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[analyzer], PROMPT_VERSION
+    if stt == "offline":
+        from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+
+        stt, stt_model = PocketsphinxSpeechToText.name, PocketsphinxSpeechToText.model
+    else:
+        stt_model = settings.stt_model or DEFAULT_STT_MODEL
     return ProviderPlan(
         stt_provider=stt,
-        stt_model="en-us" if stt == "offline" else settings.stt_model or DEFAULT_STT_MODEL,
+        stt_model=stt_model,
         analyzer_provider=analyzer,
         analyzer_model=analyzer_model,
         prompt_version=prompt_version,

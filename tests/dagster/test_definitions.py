@@ -22,8 +22,8 @@ def specs(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, dg.AssetSpec
 
 def test_without_keys_everything_is_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     found = specs(monkeypatch)
-    assert found["transcript"].code_version.startswith("offline:")
-    assert found["insights"].code_version.startswith("offline:rules-v1")
+    assert found["transcript"].code_version.startswith("pocketsphinx:en-us")
+    assert found["insights"].code_version.startswith("rules:rules-v1")
     assert "pocketsphinx" in found["transcript"].kinds
 
 

@@ -141,3 +141,19 @@ def test_backfilling_an_early_session_leaves_every_later_snapshot_consistent(
     assert last["session_ids"] == ["e1", "e2", "e3"]
     word_order = next(p for p in last["patterns"] if p["pattern_id"] == "grammar.word_order")
     assert word_order["total_frequency"] == 7 and word_order["sessions"] == 1
+
+
+def test_stale_lists_sessions_analysed_with_another_prompt_or_model(services: Services, uploads_dir: Path) -> None:
+    from pipeline.plan import provider_plan
+    from pipeline.settings import Settings
+    from pipeline.stale import stale_sessions
+
+    for session in ("n1", "n2"):
+        add_session(uploads_dir, "ana", session, text=TEXT)
+        transcribe_session(services, session)
+        analyze_session(services, session)
+    plan = provider_plan(Settings(analyzer_provider="offline"), openai_key=None, anthropic_key=None)
+    assert list(stale_sessions(services.results, plan)) == []
+    doc = services.results.read_json("insights/n2.json")
+    services.results.write_json("insights/n2.json", doc | {"prompt_version": "rules-v0"})
+    assert list(stale_sessions(services.results, plan)) == ["n2"]

@@ -14,7 +14,7 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, PermanentError):
         return exc.message
     if isinstance(exc, TransientError):
-        return f"temporary failure, will be retried: {exc.message}"
+        return f"transient failure (retried automatically with backoff): {exc.message}"
     return f"unexpected error ({type(exc).__name__}): {exc}"
 
 

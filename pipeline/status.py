@@ -148,3 +148,29 @@ def _to_status(row: sa.Row) -> SessionStatus:
         if isinstance(values[name], datetime) and values[name].tzinfo is None:
             values[name] = values[name].replace(tzinfo=UTC)  # SQLite drops the zone; we store UTC
     return SessionStatus.model_validate(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.status [--learner ID] [--state FAILED]``: the status table, for operators."""
+    import argparse
+    import os
+    import sys
+
+    from pipeline.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.status", description=main.__doc__)
+    parser.add_argument("--learner")
+    parser.add_argument("--state", choices=[s.value for s in SessionState])
+    args = parser.parse_args(argv)
+    store = StatusStore(Settings.from_env(os.environ).status_db_url)
+    rows = store.list(learner_id=args.learner, state=SessionState(args.state) if args.state else None)
+    for row in rows:
+        sys.stdout.write(
+            f"{row.session_id:<24} {row.learner_id:<20} {row.state.value:<12} "
+            f"{row.updated_at:%Y-%m-%d %H:%M:%S}  {row.error or ''}\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

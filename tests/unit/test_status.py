@@ -55,3 +55,16 @@ def test_learner_lock_serialises_holders(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert events[0].endswith("-in") and events[1] == events[0].replace("-in", "-out")
+
+
+def test_status_cli_lists_failed_sessions_with_their_error(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.status import main
+
+    url = f"sqlite:///{tmp_path}/status.db"
+    store = StatusStore(url)
+    store.set_state("ok1", SessionState.DONE, learner_id="ana")
+    store.set_state("bad1", SessionState.FAILED, learner_id="ana", error="audio.wav could not be decoded")
+    monkeypatch.setenv("STATUS_DB_URL", url)
+    assert main(["--state", "FAILED"]) == 0
+    out = capsys.readouterr().out
+    assert "bad1" in out and "could not be decoded" in out and "ok1" not in out

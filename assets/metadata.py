@@ -37,26 +37,34 @@ def transcript_metadata(doc: Transcript) -> dict[str, object]:
     }
 
 
+def _table(rows: list[dict[str, str | int]]) -> dg.TableMetadataValue:
+    """A UI table whose column types follow the values, so numeric columns sort as numbers."""
+    columns = (
+        [
+            dg.TableColumn(name, "int" if isinstance(value, int) else "string")
+            for name, value in rows[0].items()
+        ]
+        if rows
+        else []
+    )
+    return dg.MetadataValue.table([dg.TableRecord(row) for row in rows], schema=dg.TableSchema(columns))
+
+
 def insights_metadata(doc: SessionInsights) -> dict[str, object]:
-    columns = ["pattern_id", "category", "severity", "frequency", "example", "suggestion"]
-    records = [
-        dg.TableRecord(
-            {
-                "pattern_id": i.pattern_id,
-                "category": i.category,
-                "severity": i.severity,
-                "frequency": i.frequency,
-                "example": i.examples[0] if i.examples else "",
-                "suggestion": i.suggestion,
-            }
-        )
+    rows: list[dict[str, str | int]] = [
+        {
+            "pattern_id": i.pattern_id,
+            "category": i.category,
+            "severity": i.severity,
+            "frequency": i.frequency,
+            "example": i.examples[0] if i.examples else "",
+            "suggestion": i.suggestion,
+        }
         for i in doc.analysis.insights
     ]
     return {
         "learner_id": doc.learner_id,
-        "insights": dg.MetadataValue.table(
-            records, schema=dg.TableSchema([dg.TableColumn(c, "string") for c in columns])
-        ),
+        "insights": _table(rows),
         "focus_next": doc.analysis.focus_next,
         "summary": dg.MetadataValue.md(doc.analysis.summary),
         "insight_count": len(doc.analysis.insights),
@@ -68,28 +76,25 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
     }
 
 
-def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionStatus | None) -> dict[str, object]:
-    columns = ["pattern_id", "sessions", "total_frequency", "this_session", "trend", "first_seen"]
-    records = [
-        dg.TableRecord(
-            {
-                "pattern_id": p.pattern_id,
-                "sessions": p.sessions,
-                "total_frequency": p.total_frequency,
-                "this_session": p.frequency_this_session,
-                "trend": p.trend,
-                "first_seen": p.first_seen.date().isoformat(),
-            }
-        )
+def profile_metadata(
+    doc: PatternProfile, refreshed: list[str], status: SessionStatus | None
+) -> dict[str, object]:
+    rows: list[dict[str, str | int]] = [
+        {
+            "pattern_id": p.pattern_id,
+            "sessions": p.sessions,
+            "total_frequency": p.total_frequency,
+            "this_session": p.frequency_this_session,
+            "trend": p.trend,
+            "first_seen": p.first_seen.date().isoformat(),
+        }
         for p in doc.patterns[:10]
     ]
     return {
         "learner_id": doc.learner_id,
         "as_of": doc.as_of.isoformat(),
         "sessions_count": doc.sessions_count,
-        "top_patterns": dg.MetadataValue.table(
-            records, schema=dg.TableSchema([dg.TableColumn(c, "string") for c in columns])
-        ),
+        "top_patterns": _table(rows),
         "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
         "session_status": status.state.value if status else "unknown",
     }
@@ -97,4 +102,7 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionS
 
 def batch_metadata(count: int, **totals: float) -> dict[str, object]:
     """A run over many sessions records one materialization per session but one metadata set: totals."""
-    return {"sessions_in_run": count, **{name: dg.MetadataValue.float(round(float(v), 6)) for name, v in totals.items()}}
+    return {
+        "sessions_in_run": count,
+        **{name: dg.MetadataValue.float(round(float(v), 6)) for name, v in totals.items()},
+    }

@@ -13,6 +13,8 @@ from pipeline.providers.factory import (
 )
 from pipeline.settings import Settings
 
+CLOUD_PROVIDERS = ("openai", "anthropic")
+
 
 @dataclass(frozen=True)
 class ProviderPlan:
@@ -45,9 +47,6 @@ def _pool(provider: str) -> str:
     return provider if provider in CLOUD_PROVIDERS else "local_cpu"
 
 
-CLOUD_PROVIDERS = ("openai", "anthropic")
-
-
 def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: str | None) -> ProviderPlan:
     stt = choose_stt(settings, openai_key)
     analyzer = choose_analyzer(settings, anthropic_key, openai_key)
@@ -59,7 +58,10 @@ def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: 
     else:
         from pipeline.providers.analysis.prompt import PROMPT_VERSION
 
-        analyzer_model, prompt_version = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[analyzer], PROMPT_VERSION
+        analyzer_model, prompt_version = (
+            settings.analyzer_model or DEFAULT_ANALYZER_MODELS[analyzer],
+            PROMPT_VERSION,
+        )
     if stt == "offline":
         from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
 

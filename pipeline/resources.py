@@ -42,17 +42,20 @@ class PipelineResource(dg.ConfigurableResource):
     audio_retention: str | None = None
     quiet_seconds: float | None = None
 
+    _settings: Settings | None = PrivateAttr(default=None)
     _services: Services | None = PrivateAttr(default=None)
     _status: StatusStore | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
-        """The environment's settings with this resource's fields on top, validated alike."""
-        env = dict(os.environ)
-        for field, variable in _OVERRIDES.items():
-            value = getattr(self, field)
-            if value is not None:
-                env[variable] = str(value)
-        return Settings.from_env(env)
+        """The environment's settings with this resource's fields on top, validated alike (once per run or tick)."""
+        if self._settings is None:
+            env = dict(os.environ)
+            for field, variable in _OVERRIDES.items():
+                value = getattr(self, field)
+                if value is not None:
+                    env[variable] = str(value)
+            self._settings = Settings.from_env(env)
+        return self._settings
 
     def _storage(self, uri: str) -> Storage:
         if uri.startswith("s3://"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pipeline.errors import PermanentError
 from pipeline.memo import sha256_hex
@@ -23,7 +25,11 @@ def locate_upload(services: Services, session_id: str) -> SessionUpload:
     learner_ids = [registered.learner_id] if registered and registered.learner_id else []
     if not learner_ids:
         learner_ids = sorted(
-            {parts[0] for info in services.uploads.list() if (parts := split_key(info.key)) and parts[1] == session_id}
+            {
+                parts[0]
+                for info in services.uploads.list()
+                if (parts := split_key(info.key)) and parts[1] == session_id
+            }
         )
     for learner_id in learner_ids:
         upload = load_session(services.uploads, learner_id, session_id)
@@ -65,24 +71,32 @@ def _decode_text(raw: bytes, session_id: str) -> str:
     return text
 
 
-def _speech(services: Services, upload: SessionUpload, digest: str, language: str) -> SpeechResult:
+def _speech(services: Services, session_id: str, audio: Path, digest: str, language: str) -> SpeechResult:
     stt = services.speech_to_text
     memo_key = services.memo.key(digest, stt.name, stt.model, language)
     cached = services.memo.get("transcript", memo_key)
     if cached is not None:
-        log.info("session %s: reusing the stored %s/%s transcription", upload.session_id, stt.name, stt.model)
-        return SpeechResult(cached["text"], cached["duration_seconds"], UsageCost.model_validate(cached["usage"]))
-    assert upload.media is not None
-    with services.uploads.local_file(upload.media.key) as path:
-        result = stt.transcribe(path, language=language)
+        log.info("session %s: reusing the stored %s/%s transcription", session_id, stt.name, stt.model)
+        return SpeechResult(
+            cached["text"], cached["duration_seconds"], UsageCost.model_validate(cached["usage"])
+        )
+    result = stt.transcribe(audio, language=language)
     if not result.text.strip():
-        raise PermanentError(f"no speech was recognised in the audio of session {upload.session_id}")
+        raise PermanentError(f"no speech was recognised in the audio of session {session_id}")
     services.memo.put(
         "transcript",
         memo_key,
-        {"text": result.text, "duration_seconds": result.duration_seconds, "usage": result.usage.model_dump()},
+        {
+            "text": result.text,
+            "duration_seconds": result.duration_seconds,
+            "usage": result.usage.model_dump(),
+        },
     )
     return result
+
+
+def _empty(name: str, session_id: str) -> PermanentError:
+    return PermanentError(f"{name} of session {session_id} is empty (0 bytes)")
 
 
 def transcribe_session(services: Services, session_id: str) -> Transcript:
@@ -96,15 +110,22 @@ def transcribe_session(services: Services, session_id: str) -> Transcript:
         services.status.set_state(
             session_id, SessionState.TRANSCRIBING, learner_id=upload.learner_id, recorded_at=recorded_at
         )
-        raw = services.uploads.read_bytes(media.key)
-        if not raw:
-            raise PermanentError(f"{media.key.rsplit('/', 1)[-1]} of session {session_id} is empty (0 bytes)")
-        digest = sha256_hex(raw)
-        if media.key.endswith(TEXT_NAME):
+        name = media.key.rsplit("/", 1)[-1]
+        if name == TEXT_NAME:
+            raw = services.uploads.read_bytes(media.key)
+            if not raw:
+                raise _empty(name, session_id)
+            digest = sha256_hex(raw)
             text, source, duration = _decode_text(raw, session_id), "text", None
             provider, model, usage = "upload", TEXT_NAME, UsageCost()
         else:
-            speech = _speech(services, upload, digest, manifest.language)
+            # One local copy serves both the hash and the recognizer (on S3, one download, not two).
+            with services.uploads.local_file(media.key) as path:
+                with path.open("rb") as handle:
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+                if path.stat().st_size == 0:
+                    raise _empty(name, session_id)
+                speech = _speech(services, session_id, path, digest, manifest.language)
             text, source, duration = speech.text.strip(), "audio", speech.duration_seconds
             provider, model, usage = services.speech_to_text.name, services.speech_to_text.model, speech.usage
         words = len(text.split())

@@ -157,3 +157,10 @@ def test_stale_lists_sessions_analysed_with_another_prompt_or_model(services: Se
     doc = services.results.read_json("insights/n2.json")
     services.results.write_json("insights/n2.json", doc | {"prompt_version": "rules-v0"})
     assert list(stale_sessions(services.results, plan)) == ["n2"]
+
+
+def test_empty_audio_file_fails_permanently_before_any_recognition(services: Services, uploads_dir: Path) -> None:
+    folder = add_session(uploads_dir, "ana", "silent0", manifest="{}")
+    (folder / "audio.wav").write_bytes(b"")
+    with pytest.raises(PermanentError, match=r"audio.wav of session silent0 is empty \(0 bytes\)"):
+        transcribe_session(services, "silent0")

@@ -98,11 +98,3 @@ def profile_metadata(
         "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
         "session_status": status.state.value if status else "unknown",
     }
-
-
-def batch_metadata(count: int, **totals: float) -> dict[str, object]:
-    """A run over many sessions records one materialization per session but one metadata set: totals."""
-    return {
-        "sessions_in_run": count,
-        **{name: dg.MetadataValue.float(round(float(v), 6)) for name, v in totals.items()},
-    }

@@ -6,11 +6,13 @@ import dagster as dg
 
 sessions_partitions = dg.DynamicPartitionsDefinition(name="sessions")
 
-#: Transient failures (rate limits, timeouts, 5xx) retry with exponential backoff and jitter:
-#: waits of about 10 s, 20 s and 40 s. Permanent failures skip this (Failure(allow_retries=False)).
+#: Transient failures (rate limits, timeouts, 5xx) retry the step with exponential backoff and jitter.
+#: Dagster waits ((2 ** n) - 1) * delay +/- delay before retry n: 0-20 s, 20-40 s, then 60-80 s
+#: (about 110 s in all on average). A retry redoes only the sessions not yet materialized in the
+#: run; permanent failures skip it (Failure(allow_retries=False)).
 retry_policy = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
-#: Backfills batch sessions (the sensor path runs one session per run, for latency and isolation).
+#: Backfills batch sessions; each session of a batch still ends on its own (see assets/sessions.py).
 backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=50)
 
 GROUP = "speaking_sessions"

@@ -1,88 +1,72 @@
-"""The three session assets. Each body loops over the run's sessions and calls one core function."""
+"""The three session assets, materialized by one step that takes each session through its stages.
 
+Why one step: Dagster records a step over many partitions as one unit, so with one asset per step
+a single bad session in a backfill fails the transcript step and skips insights and profiles for
+every session of the run. Here the step runs transcript -> insights -> pattern_profile per session
+and reports each session's partitions on their own (``assets.run``), so every good session of a
+run ends materialized and the bad ones failed, within the run itself. The assets stay three (their
+own lineage, code versions, kinds and metadata in the UI) and subsettable: ``reanalysis_job``
+selects insights and pattern_profile only.
+"""
 
 import dagster as dg
 
-from assets.batch import for_each_session, services_of
-from assets.metadata import batch_metadata, insights_metadata, profile_metadata, transcript_metadata
 from assets.partitions import GROUP, backfill_policy, retry_policy, sessions_partitions
-from pipeline.analysis import analyze_session
+from assets.run import done_in_run, report, services_of, verdict
 from pipeline.plan import ProviderPlan
-from pipeline.profiling import profile_session
 from pipeline.resources import PipelineResource
-from pipeline.transcription import transcribe_session
+from pipeline.runner import Stage, StageEvent, run_sessions
 
 
 def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
-    """The assets for one provider plan: it sets their pools, kinds and code versions."""
-    common = {
-        "partitions_def": sessions_partitions,
-        "group_name": GROUP,
-        "retry_policy": retry_policy,
-        "backfill_policy": backfill_policy,
-    }
+    """The session assets for one provider plan: it sets their pool, kinds and code versions."""
+    common = {"partitions_def": sessions_partitions, "group_name": GROUP, "skippable": True}
+    specs = [
+        dg.AssetSpec(
+            Stage.TRANSCRIPT.value,
+            description="Speech-to-text of the session's recording (or its uploaded transcript.txt), with pace and duration.",
+            kinds={"python", plan.stt_provider},
+            code_version=plan.transcript_code_version,
+            **common,
+        ),
+        dg.AssetSpec(
+            Stage.INSIGHTS.value,
+            description="The 3-5 recurring grammar, vocabulary and structure patterns of the session, with one focus for next time.",
+            deps=[Stage.TRANSCRIPT.value],
+            kinds={"python", plan.analyzer_provider},
+            code_version=plan.insights_code_version,
+            **common,
+        ),
+        dg.AssetSpec(
+            Stage.PROFILE.value,
+            description="The learner's cumulative pattern profile as of this session, recomputed from all stored insights.",
+            deps=[Stage.INSIGHTS.value],
+            kinds={"python"},
+            code_version="profile-v1",
+            **common,
+        ),
+    ]
 
-    @dg.asset(
-        kinds={"python", plan.stt_provider},
-        pool=plan.stt_pool,
-        code_version=plan.transcript_code_version,
-        **common,
+    @dg.multi_asset(
+        name="session_stages",
+        specs=specs,
+        can_subset=True,
+        partitions_def=sessions_partitions,
+        pool=plan.pool,
+        retry_policy=retry_policy,
+        backfill_policy=backfill_policy,
     )
-    def transcript(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-        """Speech-to-text of the session's recording (or its uploaded transcript.txt), with pace and duration."""
-        services = services_of(pipeline)
-        docs = for_each_session(context, lambda key: transcribe_session(services, key))
-        if len(docs) == 1:
-            return dg.MaterializeResult(metadata=transcript_metadata(next(iter(docs.values()))))
-        return dg.MaterializeResult(
-            metadata=batch_metadata(
-                len(docs),
-                total_words=sum(d.word_count for d in docs.values()),
-                cost_usd=sum(d.usage.cost_usd for d in docs.values()),
-            )
-        )
+    def session_stages(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator of events
+        """Each session of the run through the selected stages; every session ends on its own."""
+        services = services_of(context, pipeline)
+        stages = {Stage(key.path[-1]) for key in context.selected_asset_keys}
+        failures: dict[str, StageEvent] = {}
+        for event in run_sessions(services, context.partition_keys, stages, done=done_in_run(context)):
+            if event.ok:
+                yield from report(context, services, event)
+            else:
+                failures[event.session_id] = event
+                context.log.warning(f"session {event.session_id} failed at {event.stage.value}: {event.error}")
+        verdict(context, failures)
 
-    @dg.asset(
-        deps=[transcript],
-        kinds={"python", plan.analyzer_provider},
-        pool=plan.analyzer_pool,
-        code_version=plan.insights_code_version,
-        **common,
-    )
-    def insights(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-        """The 3-5 recurring grammar, vocabulary and structure patterns of the session, with one focus for next time."""
-        services = services_of(pipeline)
-        docs = for_each_session(context, lambda key: analyze_session(services, key))
-        if len(docs) == 1:
-            return dg.MaterializeResult(metadata=insights_metadata(next(iter(docs.values()))))
-        return dg.MaterializeResult(
-            metadata=batch_metadata(
-                len(docs),
-                cost_usd=sum(d.usage.cost_usd for d in docs.values()),
-                input_tokens=sum(d.usage.input_tokens for d in docs.values()),
-                output_tokens=sum(d.usage.output_tokens for d in docs.values()),
-            )
-        )
-
-    @dg.asset(deps=[insights], kinds={"python"}, code_version="profile-v1", **common)
-    def pattern_profile(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-        """The learner's cumulative pattern profile as of this session, recomputed from all stored insights."""
-        services = services_of(pipeline)
-        docs = for_each_session(context, lambda key: profile_session(services, key))
-        for key, (_, refreshed) in docs.items():
-            for later in (k for k in refreshed if k not in docs):
-                # Rewritten from this session's stored insights: the UI shows each snapshot's real age.
-                context.log_event(
-                    dg.AssetMaterialization(
-                        asset_key=context.asset_key, partition=later, metadata={"refreshed_after": key}
-                    )
-                )
-        if len(docs) == 1:
-            profile, refreshed = next(iter(docs.values()))
-            status = services.status.get(profile.session_id)
-            return dg.MaterializeResult(metadata=profile_metadata(profile, refreshed, status))
-        return dg.MaterializeResult(
-            metadata=batch_metadata(len(docs), refreshed_snapshots=sum(len(r) for _, r in docs.values()))
-        )
-
-    return [transcript, insights, pattern_profile]
+    return [session_stages]

@@ -7,6 +7,7 @@ import logging
 from pipeline.errors import PermanentError
 from pipeline.memo import sha256_hex
 from pipeline.models import SessionAnalysis, SessionInsights, SessionState, Transcript, UsageCost
+from pipeline.profile import pattern_counts
 from pipeline.providers.analysis import AnalysisResult
 from pipeline.providers.analysis.guard import enforce_verbatim
 from pipeline.services import Services, insights_key, transcript_key
@@ -40,7 +41,9 @@ def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
             UsageCost.model_validate(cached["usage"]),
             cached.get("dropped_examples", 0),
         )
-    result = analyzer.analyze(transcript.text, language=transcript.language)
+    result = services.breaker(analyzer.name).call(
+        lambda: analyzer.analyze(transcript.text, language=transcript.language)
+    )
     # Whatever the provider, an example that is not a verbatim quote never reaches the learner.
     analysis, dropped = enforce_verbatim(result.analysis, transcript.text)
     result = AnalysisResult(analysis, result.usage, result.dropped_examples + dropped)
@@ -56,23 +59,55 @@ def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
     return result
 
 
+def _stored(services: Services, session_id: str) -> SessionInsights | None:
+    """The stored insights, if any; an unreadable document is ignored, since this stage rewrites it."""
+    try:
+        return services.results.read_model(insights_key(session_id), SessionInsights)
+    except FileNotFoundError:
+        return None
+    except PermanentError as exc:
+        log.warning("session %s: recomputing the insights: %s", session_id, exc.message)
+        return None
+
+
 def analyze_session(services: Services, session_id: str) -> SessionInsights:
-    """Find the recurring patterns of one session's transcript and store the SessionInsights document."""
+    """Find the recurring patterns of one session's transcript and store the SessionInsights document.
+
+    Insights already stored for the same transcript text and analyzer plan are returned as they are.
+    """
     validate_id(session_id)
-    with tracked(services.status, session_id, SessionState.ANALYZING):
+    with tracked(services.status, session_id, SessionState.ANALYZING, services.run_id):
         transcript = load_transcript(services, session_id)
-        result = _analyze(services, transcript)
-        document = SessionInsights(
-            session_id=session_id,
-            learner_id=transcript.learner_id,
-            recorded_at=transcript.recorded_at,
-            analysis=result.analysis,
-            provider=services.analyzer.name,
-            model=services.analyzer.model,
-            prompt_version=services.analyzer.prompt_version,
-            input_sha256=transcript.input_sha256,
-            usage=result.usage,
-            dropped_examples=result.dropped_examples,
-        )
-        services.results.write_model(insights_key(session_id), document)
+        text_digest = sha256_hex(transcript.text.encode())
+        analyzer = services.analyzer
+        stored = _stored(services, session_id)
+        if stored is not None and (
+            stored.transcript_sha256,
+            stored.provider,
+            stored.model,
+            stored.prompt_version,
+            stored.learner_id,
+            stored.recorded_at,
+        ) == (text_digest, analyzer.name, analyzer.model, analyzer.prompt_version, transcript.learner_id,
+              transcript.recorded_at):
+            log.info("session %s: the stored insights stand for the current transcript", session_id)
+            document = stored
+        else:
+            result = _analyze(services, transcript)
+            document = SessionInsights(
+                session_id=session_id,
+                learner_id=transcript.learner_id,
+                recorded_at=transcript.recorded_at,
+                analysis=result.analysis,
+                provider=analyzer.name,
+                model=analyzer.model,
+                prompt_version=analyzer.prompt_version,
+                input_sha256=transcript.input_sha256,
+                transcript_sha256=text_digest,
+                usage=result.usage,
+                dropped_examples=result.dropped_examples,
+            )
+            services.results.write_model(insights_key(session_id), document)
+        # The profile index follows every insights write, before the profile pass that reads it.
+        services.status.save_pattern_counts(session_id, pattern_counts(document), document.recorded_at)
         return document

@@ -69,6 +69,9 @@ class Transcript(BaseModel):
     provider: str
     model: str
     input_sha256: str
+    #: The media object's storage version when transcribed (ETag, or size and mtime): a re-execution
+    #: that finds the same version reuses this transcript without reading (or needing) the media.
+    input_version: str | None = None
     usage: UsageCost = Field(default_factory=UsageCost)
     audio_deleted_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -111,6 +114,8 @@ class SessionInsights(BaseModel):
     model: str
     prompt_version: str
     input_sha256: str
+    #: sha256 of the transcript text analysed: a re-execution on the same text reuses this document.
+    transcript_sha256: str | None = None
     usage: UsageCost = Field(default_factory=UsageCost)
     dropped_examples: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -168,3 +173,5 @@ class SessionStatus(BaseModel):
     recorded_at: datetime | None = None
     uploaded_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+    run_id: str | None = None  # the Dagster run that last changed the state
+    error_kind: Literal["permanent", "transient"] | None = None

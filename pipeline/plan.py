@@ -34,17 +34,18 @@ class ProviderPlan:
         return f"{self.analyzer_provider}:{self.analyzer_model}:{self.prompt_version}:s{SCHEMA_VERSION}"
 
     @property
-    def stt_pool(self) -> str:
-        return _pool(self.stt_provider)
+    def pool(self) -> str:
+        """The Dagster pool of the step that runs a session's stages.
 
-    @property
-    def analyzer_pool(self) -> str:
-        return _pool(self.analyzer_provider)
-
-
-def _pool(provider: str) -> str:
-    """Cloud providers share a pool per API (its rate limit); offline ones share the machine's CPU."""
-    return provider if provider in CLOUD_PROVIDERS else "local_cpu"
+        A pool per paid API bounds concurrent calls to it across runs (its rate limit). The step calls
+        the analyzer for every session and speech-to-text only for recordings, so it takes a slot of
+        the analyzer's API when that is a cloud one, else of the speech-to-text API, else of the
+        machine's CPU (``local_cpu``).
+        """
+        for provider in (self.analyzer_provider, self.stt_provider):
+            if provider in CLOUD_PROVIDERS:
+                return provider
+        return "local_cpu"
 
 
 def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: str | None) -> ProviderPlan:

@@ -99,6 +99,7 @@ class PipelineResource(dg.ConfigurableResource):
                 speech_to_text=build_speech_to_text(settings, openai_key),
                 analyzer=build_analyzer(settings, anthropic_key, openai_key),
                 audio_retention=settings.audio_retention,  # type: ignore[arg-type]
+                breaker_threshold=settings.breaker_threshold,
             )
         return self._services
 

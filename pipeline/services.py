@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from pipeline.breaker import CircuitBreaker
 from pipeline.memo import Memo
 from pipeline.providers.analysis import Analyzer
 from pipeline.providers.speech_to_text import SpeechToText
@@ -22,10 +23,19 @@ class Services:
     speech_to_text: SpeechToText
     analyzer: Analyzer
     audio_retention: AudioRetention = "keep"
+    breaker_threshold: int = 3
+    run_id: str | None = None  # the Dagster run using these services, recorded with each state change
+    breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
 
     @property
     def memo(self) -> Memo:
         return Memo(self.results)
+
+    def breaker(self, provider: str) -> CircuitBreaker:
+        """The run's circuit breaker for ``provider`` (one per provider name, shared by its stages)."""
+        if provider not in self.breakers:
+            self.breakers[provider] = CircuitBreaker(provider, self.breaker_threshold)
+        return self.breakers[provider]
 
 
 def transcript_key(session_id: str) -> str:

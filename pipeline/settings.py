@@ -50,6 +50,7 @@ class Settings:
     max_runs_per_tick: int = 500
     provider_timeout_seconds: float = 120.0
     provider_max_retries: int = 2
+    breaker_threshold: int = 3
     max_audio_seconds: float = 4 * 3600.0
     prices: Mapping[str, Any] | None = None
     uploads_events_queue_url: str | None = None
@@ -75,6 +76,7 @@ class Settings:
             max_runs_per_tick=int(_number(env, "SENSOR_MAX_RUNS_PER_TICK", cls.max_runs_per_tick, 1)),
             provider_timeout_seconds=_number(env, "PROVIDER_TIMEOUT_SECONDS", cls.provider_timeout_seconds, 1),
             provider_max_retries=int(_number(env, "PROVIDER_MAX_RETRIES", cls.provider_max_retries)),
+            breaker_threshold=int(_number(env, "PROVIDER_BREAKER_THRESHOLD", cls.breaker_threshold, 1)),
             max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),
             prices=prices,
             uploads_events_queue_url=env.get("UPLOADS_EVENTS_QUEUE_URL", "").strip() or None,

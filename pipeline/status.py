@@ -2,16 +2,20 @@
 
 SQLAlchemy Core over SQLite by default and PostgreSQL in production (``STATUS_DB_URL``). It is
 also the session registry (session id -> learner, media, recorded_at), which lets backfills and
-the per-learner profile find sessions without listing the uploads.
+the per-learner profile find sessions without listing the uploads, and the profile index (each
+session's pattern counts and the digest of its stored snapshot), which keeps profile maintenance
+one query per learner instead of one document read per session.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +36,11 @@ sessions_table = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Added after the first release: _ensure_columns adds them to existing tables.
+    sa.Column("run_id", sa.String(64), nullable=True),  # the run that last changed the state
+    sa.Column("error_kind", sa.String(16), nullable=True),  # "permanent" | "transient" with FAILED
+    sa.Column("pattern_counts", sa.Text, nullable=True),  # JSON {pattern_id: frequency} of its insights
+    sa.Column("profile_digest", sa.String(64), nullable=True),  # digest of its stored profile snapshot
 )
 
 
@@ -42,6 +51,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see learner_lock)
+
+
+def ensure_columns(engine: sa.Engine, table: sa.Table) -> None:
+    """Add the columns of ``table`` that an existing database lacks (nullable, so no data moves).
+
+    ``create_all`` only creates missing tables; deployments that created ``session_status`` with
+    an older release get the new columns here, on the first start of the new code.
+    """
+    existing = {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
+    missing = [column for column in table.columns if column.name not in existing]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for column in missing:
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """What profile maintenance needs of one session: its order, its pattern counts, its snapshot."""
+
+    session_id: str
+    recorded_at: datetime | None
+    pattern_counts: dict[str, int] | None  # None: not known to the index (no insights, or older data)
+    profile_digest: str | None  # None: no snapshot stored yet
 
 
 class StatusStore:
@@ -55,6 +90,7 @@ class StatusStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         metadata.create_all(self.engine)
+        ensure_columns(self.engine, sessions_table)
 
     def register(
         self, session_id: str, learner_id: str, *, media_key: str | None, uploaded_at: datetime | None
@@ -82,14 +118,23 @@ class StatusStore:
         *,
         learner_id: str | None = None,
         error: str | None = None,
+        error_kind: str | None = None,
         recorded_at: datetime | None = None,
+        run_id: str | None = None,
     ) -> None:
         """Move a session to ``state`` (creating the row if needed); an error only sticks with FAILED."""
-        values: dict[str, object] = {"state": state.value, "error": error, "updated_at": utcnow()}
+        values: dict[str, object] = {
+            "state": state.value,
+            "error": error,
+            "error_kind": error_kind if state is SessionState.FAILED else None,
+            "updated_at": utcnow(),
+        }
         if recorded_at is not None:
             values["recorded_at"] = recorded_at
         if learner_id:
             values["learner_id"] = learner_id
+        if run_id:
+            values["run_id"] = run_id
         with self.engine.begin() as conn:
             updated = conn.execute(
                 sessions_table.update().where(sessions_table.c.session_id == session_id).values(**values)
@@ -104,6 +149,15 @@ class StatusStore:
             row = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id == session_id)).first()
         return _to_status(row) if row else None
 
+    def get_many(self, session_ids: Iterable[str]) -> dict[str, SessionStatus]:
+        """The rows of ``session_ids`` that exist, in one query."""
+        ids = list(session_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id.in_(ids)))
+            return {row.session_id: _to_status(row) for row in rows}
+
     def list(self, *, learner_id: str | None = None, state: SessionState | None = None) -> list[SessionStatus]:
         query = sa.select(sessions_table).order_by(sessions_table.c.learner_id, sessions_table.c.session_id)
         if learner_id is not None:
@@ -113,20 +167,62 @@ class StatusStore:
         with self.engine.connect() as conn:
             return [_to_status(row) for row in conn.execute(query)]
 
+    def profile_rows(self, learner_id: str) -> list[ProfileRow]:
+        """Every session of ``learner_id`` with its index columns, in one query."""
+        t = sessions_table
+        query = sa.select(t.c.session_id, t.c.recorded_at, t.c.pattern_counts, t.c.profile_digest).where(
+            t.c.learner_id == learner_id
+        )
+        with self.engine.connect() as conn:
+            return [
+                ProfileRow(
+                    row.session_id,
+                    _aware(row.recorded_at),
+                    json.loads(row.pattern_counts) if row.pattern_counts else None,
+                    row.profile_digest,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def save_pattern_counts(self, session_id: str, counts: dict[str, int], recorded_at: datetime) -> None:
+        """Index a session's stored insights (called right after they are written)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sessions_table.update()
+                .where(sessions_table.c.session_id == session_id)
+                .values(pattern_counts=json.dumps(counts, sort_keys=True), recorded_at=recorded_at)
+            )
+
+    def save_profile_digests(self, digests: dict[str, str]) -> None:
+        """Record the digests of snapshots just written, in one transaction."""
+        if not digests:
+            return
+        with self.engine.begin() as conn:
+            for session_id, digest in digests.items():
+                conn.execute(
+                    sessions_table.update()
+                    .where(sessions_table.c.session_id == session_id)
+                    .values(profile_digest=digest)
+                )
+
     @contextmanager
     def learner_lock(self, learner_id: str) -> Iterator[None]:
-        """Serialise profile computations of one learner across processes.
+        """Serialise profile maintenance of one learner across processes.
 
-        Each insights write is followed by a profile computation under this lock, so the last
-        computation always sees every stored analysis and snapshots converge whatever the run order.
-        SQLite lives on one machine, so a lock file does; PostgreSQL takes an advisory lock.
+        Each insights write is followed by a profile pass under this lock, so the last pass always
+        sees every stored analysis and snapshots converge whatever the run order. On PostgreSQL a
+        session-level advisory lock on a connection of its own, so no transaction stays open while
+        snapshots are written; SQLite lives on one machine, so a lock file does.
         """
         digest = hashlib.sha256(learner_id.encode()).digest()
         if not self.is_sqlite:
-            with self.engine.begin() as conn:
-                key = int.from_bytes(digest[:8], "big", signed=True)
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-                yield
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             return
         database = self.engine.url.database
         lock_dir = Path(database).parent if database and database != ":memory:" else Path(tempfile.gettempdir())
@@ -142,11 +238,15 @@ class StatusStore:
         self.engine.dispose()
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite drops the zone; we store UTC.
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
 def _to_status(row: sa.Row) -> SessionStatus:
     values = dict(row._mapping)
     for name in ("recorded_at", "uploaded_at", "updated_at"):
-        if isinstance(values[name], datetime) and values[name].tzinfo is None:
-            values[name] = values[name].replace(tzinfo=UTC)  # SQLite drops the zone; we store UTC
+        values[name] = _aware(values[name])
     return SessionStatus.model_validate(values)
 
 

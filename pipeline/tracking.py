@@ -18,12 +18,23 @@ def describe_failure(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}): {exc}"
 
 
+def failure_kind(exc: BaseException) -> str:
+    """Permanent failures are not retried; anything else (transient, unexpected) is."""
+    return "permanent" if isinstance(exc, PermanentError) else "transient"
+
+
 @contextmanager
-def tracked(status: StatusStore, session_id: str, state: SessionState) -> Iterator[None]:
+def tracked(status: StatusStore, session_id: str, state: SessionState, run_id: str | None = None) -> Iterator[None]:
     """Mark ``session_id`` as in ``state`` for the block; FAILED with a readable reason if it raises."""
-    status.set_state(session_id, state)
+    status.set_state(session_id, state, run_id=run_id)
     try:
         yield
     except BaseException as exc:
-        status.set_state(session_id, SessionState.FAILED, error=describe_failure(exc))
+        status.set_state(
+            session_id,
+            SessionState.FAILED,
+            error=describe_failure(exc),
+            error_kind=failure_kind(exc),
+            run_id=run_id,
+        )
         raise

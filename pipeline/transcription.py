@@ -18,8 +18,8 @@ from pipeline.uploads import TEXT_NAME, SessionUpload, load_session, read_manife
 log = logging.getLogger(__name__)
 
 
-def locate_upload(services: Services, session_id: str) -> SessionUpload:
-    """Find a session's upload folder, from the status registry or, for unregistered ids, a listing."""
+def find_upload(services: Services, session_id: str) -> SessionUpload | None:
+    """A session's upload folder with its media, from the registry or, for unregistered ids, a listing."""
     validate_id(session_id)
     registered = services.status.get(session_id)
     learner_ids = [registered.learner_id] if registered and registered.learner_id else []
@@ -35,26 +35,56 @@ def locate_upload(services: Services, session_id: str) -> SessionUpload:
         upload = load_session(services.uploads, learner_id, session_id)
         if upload is not None and upload.media is not None:
             return upload
-    deleted_at = _audio_deleted_at(services, session_id)
-    if deleted_at is not None:
-        raise PermanentError(
-            f"audio was deleted after transcription (at {deleted_at.isoformat()}, AUDIO_RETENTION="
-            "delete_after_transcription): the transcript cannot be recomputed; backfill insights and "
-            "pattern_profile instead, which read the stored transcript",
+    return None
+
+
+def _missing_media(services: Services, session_id: str, stored: Transcript | None) -> PermanentError:
+    if stored is not None and stored.audio_deleted_at is not None:
+        return PermanentError(
+            f"audio was deleted after transcription (at {stored.audio_deleted_at.isoformat()}, AUDIO_RETENTION="
+            "delete_after_transcription) and the stored transcript was made by "
+            f"{stored.provider}/{stored.model}, not the configured {services.speech_to_text.name}/"
+            f"{services.speech_to_text.model}: it cannot be recomputed; backfill insights and pattern_profile "
+            "instead, which read the stored transcript",
             session_id=session_id,
         )
-    where = services.uploads.describe(f"{learner_ids[0]}/{session_id}/") if learner_ids else "the uploads"
-    raise PermanentError(
+    registered = services.status.get(session_id)
+    where = (
+        services.uploads.describe(f"{registered.learner_id}/{session_id}/")
+        if registered and registered.learner_id
+        else "the uploads"
+    )
+    return PermanentError(
         f"no audio.<wav|flac|ogg|webm|mp3|m4a> or {TEXT_NAME} found for session {session_id} in {where}",
         session_id=session_id,
     )
 
 
-def _audio_deleted_at(services: Services, session_id: str) -> datetime | None:
+def _stored(services: Services, session_id: str) -> Transcript | None:
+    """The stored transcript, if any; an unreadable one is ignored, since this stage rewrites it."""
     try:
-        return services.results.read_model(transcript_key(session_id), Transcript).audio_deleted_at
+        return services.results.read_model(transcript_key(session_id), Transcript)
     except FileNotFoundError:
         return None
+    except PermanentError as exc:
+        log.warning("session %s: recomputing the transcript: %s", session_id, exc.message)
+        return None
+
+
+def _reusable(services: Services, stored: Transcript, upload: SessionUpload | None) -> bool:
+    """Whether ``stored`` already stands for the session's current media under the current provider plan.
+
+    Decided from metadata only (the listing's ETag or size and mtime), so a re-execution after a
+    crash, or after the audio was deleted by the retention policy, needs no media and pays nothing.
+    """
+    stt = services.speech_to_text
+    if stored.source == "audio" and (stored.provider, stored.model) != (stt.name, stt.model):
+        return False
+    if upload is None or upload.media is None:
+        return stored.audio_deleted_at is not None  # deleted by retention, nothing uploaded since
+    return stored.input_version == upload.media.version and (
+        (stored.source == "text") == (upload.media.key.endswith(TEXT_NAME))
+    )
 
 
 def _decode_text(raw: bytes, session_id: str) -> str:
@@ -80,7 +110,7 @@ def _speech(services: Services, session_id: str, audio: Path, digest: str, langu
         return SpeechResult(
             cached["text"], cached["duration_seconds"], UsageCost.model_validate(cached["usage"])
         )
-    result = stt.transcribe(audio, language=language)
+    result = services.breaker(stt.name).call(lambda: stt.transcribe(audio, language=language))
     if not result.text.strip():
         raise PermanentError(f"no speech was recognised in the audio of session {session_id}")
     services.memo.put(
@@ -100,55 +130,81 @@ def _empty(name: str, session_id: str) -> PermanentError:
 
 
 def transcribe_session(services: Services, session_id: str) -> Transcript:
-    """Transcribe (or take the uploaded text of) one session and store the Transcript document."""
-    with tracked(services.status, session_id, SessionState.TRANSCRIBING):
-        upload = locate_upload(services, session_id)
-        media = upload.media
-        assert media is not None
-        manifest = read_manifest(services.uploads, upload)
-        recorded_at = manifest.recorded_at or datetime.fromtimestamp(media.modified, UTC)
-        services.status.set_state(
-            session_id, SessionState.TRANSCRIBING, learner_id=upload.learner_id, recorded_at=recorded_at
-        )
-        name = media.key.rsplit("/", 1)[-1]
-        if name == TEXT_NAME:
-            raw = services.uploads.read_bytes(media.key)
-            if not raw:
+    """Transcribe (or take the uploaded text of) one session and store the Transcript document.
+
+    A transcript already stored for the same media and provider plan is returned as it is.
+    """
+    validate_id(session_id)
+    with tracked(services.status, session_id, SessionState.TRANSCRIBING, services.run_id):
+        stored = _stored(services, session_id)
+        upload = find_upload(services, session_id)
+        if stored is not None and _reusable(services, stored, upload):
+            log.info("session %s: the stored transcript stands for the current upload", session_id)
+            services.status.set_state(
+                session_id,
+                SessionState.TRANSCRIBING,
+                learner_id=stored.learner_id,
+                recorded_at=stored.recorded_at,
+                run_id=services.run_id,
+            )
+            return stored
+        if upload is None or upload.media is None:
+            raise _missing_media(services, session_id, stored)
+        return _transcribe(services, session_id, upload)
+
+
+def _transcribe(services: Services, session_id: str, upload: SessionUpload) -> Transcript:
+    media = upload.media
+    assert media is not None
+    manifest = read_manifest(services.uploads, upload)
+    recorded_at = manifest.recorded_at or datetime.fromtimestamp(media.modified, UTC)
+    services.status.set_state(
+        session_id,
+        SessionState.TRANSCRIBING,
+        learner_id=upload.learner_id,
+        recorded_at=recorded_at,
+        run_id=services.run_id,
+    )
+    name = media.key.rsplit("/", 1)[-1]
+    if name == TEXT_NAME:
+        raw = services.uploads.read_bytes(media.key)
+        if not raw:
+            raise _empty(name, session_id)
+        digest = sha256_hex(raw)
+        text, source, duration = _decode_text(raw, session_id), "text", None
+        provider, model, usage = "upload", TEXT_NAME, UsageCost()
+    else:
+        # One local copy serves both the hash and the recognizer (on S3, one download, not two).
+        with services.uploads.local_file(media.key) as path:
+            with path.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            if path.stat().st_size == 0:
                 raise _empty(name, session_id)
-            digest = sha256_hex(raw)
-            text, source, duration = _decode_text(raw, session_id), "text", None
-            provider, model, usage = "upload", TEXT_NAME, UsageCost()
-        else:
-            # One local copy serves both the hash and the recognizer (on S3, one download, not two).
-            with services.uploads.local_file(media.key) as path:
-                with path.open("rb") as handle:
-                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
-                if path.stat().st_size == 0:
-                    raise _empty(name, session_id)
-                speech = _speech(services, session_id, path, digest, manifest.language)
-            text, source, duration = speech.text.strip(), "audio", speech.duration_seconds
-            provider, model, usage = services.speech_to_text.name, services.speech_to_text.model, speech.usage
-        words = len(text.split())
-        transcript = Transcript(
-            session_id=session_id,
-            learner_id=upload.learner_id,
-            text=text,
-            source=source,
-            language=manifest.language,
-            topic=manifest.topic,
-            recorded_at=recorded_at,
-            duration_seconds=duration,
-            word_count=words,
-            words_per_minute=round(words / (duration / 60), 1) if duration else None,
-            provider=provider,
-            model=model,
-            input_sha256=digest,
-            usage=usage,
-        )
+            speech = _speech(services, session_id, path, digest, manifest.language)
+        text, source, duration = speech.text.strip(), "audio", speech.duration_seconds
+        provider, model, usage = services.speech_to_text.name, services.speech_to_text.model, speech.usage
+    words = len(text.split())
+    transcript = Transcript(
+        session_id=session_id,
+        learner_id=upload.learner_id,
+        text=text,
+        source=source,
+        language=manifest.language,
+        topic=manifest.topic,
+        recorded_at=recorded_at,
+        duration_seconds=duration,
+        word_count=words,
+        words_per_minute=round(words / (duration / 60), 1) if duration else None,
+        provider=provider,
+        model=model,
+        input_sha256=digest,
+        input_version=media.version,
+        usage=usage,
+    )
+    services.results.write_model(transcript_key(session_id), transcript)
+    if source == "audio" and services.audio_retention == "delete_after_transcription":
+        # The transcript is stored first, so a crash here loses no data, only delays the deletion.
+        services.uploads.delete(media.key)
+        transcript = transcript.model_copy(update={"audio_deleted_at": utcnow()})
         services.results.write_model(transcript_key(session_id), transcript)
-        if source == "audio" and services.audio_retention == "delete_after_transcription":
-            # The transcript is stored first, so a crash here loses no data, only delays the deletion.
-            services.uploads.delete(media.key)
-            transcript = transcript.model_copy(update={"audio_deleted_at": utcnow()})
-            services.results.write_model(transcript_key(session_id), transcript)
-        return transcript
+    return transcript

@@ -1,24 +1,51 @@
-"""The run-failure sensor: a run that dies outside the assets (crash, killed worker) still marks its sessions FAILED."""
+"""The run-failure sensor: a run that dies outside the stages (crash, killed worker) still ends its sessions.
 
+A run may hold one session (``dagster/partition``) or a range of them (a backfill or batched run:
+``dagster/asset_partition_range_start``/``_end``). Every session of the run that it left unfinished
+is marked FAILED with the run's reason, unless another run has taken it over since.
+"""
 
 import dagster as dg
 
+from assets.partitions import sessions_partitions
 from pipeline.models import SessionState
 from pipeline.resources import PipelineResource
 
 UNFINISHED = {SessionState.UPLOADED, SessionState.TRANSCRIBING, SessionState.ANALYZING}
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def run_sessions(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
+    """The session ids a run was asked to process, from its partition tags."""
+    if key := run.tags.get("dagster/partition"):
+        return [key]
+    start, end = run.tags.get(RANGE_START), run.tags.get(RANGE_END)
+    if not (start and end):
+        return []
+    keys = instance.get_dynamic_partitions(sessions_partitions.name)  # in the order they were added
+    if start not in keys or end not in keys:
+        return [k for k in (start, end) if k in keys]
+    return keys[keys.index(start) : keys.index(end) + 1]
 
 
 @dg.run_failure_sensor(name="session_run_failure_sensor", default_status=dg.DefaultSensorStatus.RUNNING)
 def session_run_failure_sensor(context: dg.RunFailureSensorContext, pipeline: PipelineResource) -> None:
     """Record the run's failure on every session it left unfinished."""
     run = context.dagster_run
-    key = run.tags.get("dagster/partition")
-    if key is None:
-        return  # a batch (backfill) run: its assets recorded each session's own failure
+    keys = run_sessions(run, context.instance)
+    if not keys:
+        return
     status = pipeline.status_store()
-    current = status.get(key)
-    if current is not None and current.state in UNFINISHED:
-        message = context.failure_event.message or "run failed"
-        status.set_state(key, SessionState.FAILED, error=f"run {run.run_id[:8]} failed: {message}")
-        context.log.info(f"session {key} marked FAILED after run {run.run_id[:8]} failed")
+    reason = context.failure_event.message or "run failed"
+    retried = run.tags.get("dagster/will_retry") == "true"
+    error = f"run {run.run_id[:8]} failed before this session finished: {reason}" + (
+        " (Dagster retries the run)" if retried else "; re-execute the run or backfill the session"
+    )
+    marked = []
+    for key, current in status.get_many(keys).items():
+        # A session another run has moved on since belongs to that run now.
+        if current.state in UNFINISHED and current.run_id in (None, run.run_id):
+            status.set_state(key, SessionState.FAILED, error=error, error_kind="transient", run_id=run.run_id)
+            marked.append(key)
+    if marked:
+        context.log.info(f"{len(marked)} session(s) marked FAILED after run {run.run_id[:8]} failed")

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+from pipeline.errors import PermanentError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,6 +22,12 @@ class ObjectInfo:
     key: str
     size: int
     modified: float  # seconds since the epoch
+    etag: str | None = None  # S3's entity tag; None for local files
+
+    @property
+    def version(self) -> str:
+        """Identifies this content of the object without reading it: the ETag, else size and mtime."""
+        return f"etag:{self.etag}" if self.etag else f"stat:{self.size}:{self.modified:.6f}"
 
 
 class Storage(ABC):
@@ -57,7 +65,22 @@ class Storage(ABC):
         self.write_bytes(key, json.dumps(document, indent=2, sort_keys=True, default=str).encode())
 
     def read_model(self, key: str, model: type[M]) -> M:
-        return model.model_validate_json(self.read_bytes(key))
+        """A stored document as ``model``; one that cannot be read is a PermanentError naming it.
+
+        Re-reading a truncated or old-schema document gives the same error, so retrying is useless:
+        the message says what to do instead.
+        """
+        raw = self.read_bytes(key)
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_input=False, include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "document"
+            raise PermanentError(
+                f"stored {model.__name__} document {self.describe(key)} is unreadable ({where}: "
+                f"{first['msg']}; {exc.error_count()} problem(s)): delete it to recompute it, or "
+                "re-run the stage that writes it"
+            ) from None
 
     def write_model(self, key: str, document: BaseModel) -> None:
         self.write_bytes(key, document.model_dump_json(indent=2).encode())

@@ -20,7 +20,11 @@ class LocalStorage(Storage):
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if path != self.root and self.root not in path.parents:
-            raise ValueError(f"key {key!r} escapes the storage root")
+            # A symlink or '..' pointing outside: the same key fails the same way on every retry.
+            raise PermanentError(
+                f"key {key!r} escapes the storage root {self.root} (a symlink or '..' resolves outside "
+                "it): replace it with a regular file or folder"
+            )
         return path
 
     def read_bytes(self, key: str) -> bytes:

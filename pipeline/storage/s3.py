@@ -61,7 +61,7 @@ class S3Storage(Storage):
         # different object than the local backend resolves: reject what a local path would normalise.
         parts = key.split("/")
         if any(part in ("", ".", "..") for part in parts):
-            raise ValueError(f"key {key!r} escapes the storage root or is not a plain relative key")
+            raise PermanentError(f"key {key!r} escapes the storage root or is not a plain relative key")
         return f"{self.prefix}/{key}" if self.prefix else key
 
     @property
@@ -158,7 +158,12 @@ class S3Storage(Storage):
                     self._check_bucket()
                     return None
                 raise
-        return ObjectInfo(key=key, size=int(head["ContentLength"]), modified=head["LastModified"].timestamp())
+        return ObjectInfo(
+            key=key,
+            size=int(head["ContentLength"]),
+            modified=head["LastModified"].timestamp(),
+            etag=str(head.get("ETag", "")).strip('"') or None,
+        )
 
     def delete(self, key: str) -> None:
         full = self._full(key)
@@ -182,6 +187,7 @@ class S3Storage(Storage):
                         key=full[len(root) :],
                         size=int(item["Size"]),
                         modified=item["LastModified"].timestamp(),
+                        etag=str(item.get("ETag", "")).strip('"') or None,
                     )
 
     @contextmanager

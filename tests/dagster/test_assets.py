@@ -11,7 +11,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.dagster.helpers import materialize_sessions, offline_resource
+from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
 
 TEXT = (
     "Yesterday I go to the market and I buy a apple. She don't like the market. "
@@ -108,19 +108,31 @@ def test_batch_run_of_good_sessions_materializes_every_partition(
     assert last["session_ids"] == ["g0", "g1", "g2"]
 
 
-def test_rematerializing_an_early_profile_records_the_refreshed_later_snapshots(
+def test_a_changed_early_analysis_refreshes_only_the_later_snapshots_that_change(
     tmp_path: Path, uploads_dir: Path, instance
 ) -> None:
     for i in range(3):
         add_session(uploads_dir, "ana", f"r{i}", text=TEXT, manifest=f'{{"recorded_at": "2026-01-0{i + 1}T00:00:00Z"}}')
     resource = offline_resource(tmp_path, uploads_dir)
     assert all(r.success for r in materialize_sessions(instance, resource, ["r0", "r1", "r2"]))
-    [again] = materialize_sessions(instance, resource, ["r0"])
-    assert again.success
-    refreshed = [
-        e.event_specific_data.materialization.partition
-        for e in again.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey("pattern_profile")
-    ]
-    assert sorted(refreshed) == ["r0", "r1", "r2"]
+
+    def profiled(result) -> list[str]:  # type: ignore[no-untyped-def]
+        return sorted(
+            e.event_specific_data.materialization.partition
+            for e in result.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey("pattern_profile")
+        )
+
+    [same] = materialize_sessions(instance, resource, ["r0"])
+    assert same.success and profiled(same) == ["r0"], "nothing changed: no later snapshot is rewritten"
+    doc = json.loads((tmp_path / "results/insights/r0.json").read_text())
+    doc["analysis"]["insights"][0] |= {"pattern_id": "grammar.word_order", "frequency": 7}
+    (tmp_path / "results/insights/r0.json").write_text(json.dumps(doc))
+    again = dg.materialize(
+        offline_assets(), instance=instance, resources={"pipeline": resource}, partition_key="r0",
+        selection=["pattern_profile"],
+    )
+    assert again.success and profiled(again) == ["r0", "r1", "r2"]
     assert latest_metadata(instance, "pattern_profile", "r2")["refreshed_after"].value == "r0"
+    last = json.loads((tmp_path / "results/pattern_profiles/r2.json").read_text())
+    assert any(p["pattern_id"] == "grammar.word_order" for p in last["patterns"])

@@ -31,9 +31,16 @@ def test_auto_picks_cloud_providers_by_key_and_pools_follow(monkeypatch: pytest.
     found = specs(monkeypatch, OPENAI_API_KEY="sk-x", ANTHROPIC_API_KEY="sk-ant-x")
     assert found["transcript"].code_version.startswith("openai:gpt-4o-mini-transcribe")
     assert found["insights"].code_version.startswith("anthropic:claude-haiku-4-5:insights-")
+    assert step_pools() == {"session_stages": "anthropic"}  # the API every session calls
+    specs(monkeypatch, OPENAI_API_KEY="sk-x")
+    assert step_pools() == {"session_stages": "openai"}
+    specs(monkeypatch)
+    assert step_pools() == {"session_stages": "local_cpu"}
+
+
+def step_pools() -> dict[str, str | None]:
     job = defs().get_job_def("session_job")
-    pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
-    assert pools == {"transcript": "openai", "insights": "anthropic", "pattern_profile": None}
+    return {node.name: node.definition.pool for node in job.graph.node_dict.values()}
 
 
 def test_a_model_change_changes_the_insights_code_version(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,3 +49,22 @@ def test_sessions_already_failed_or_done_are_left_alone(tmp_path: Path, uploads_
         failure = next(e for e in result.all_events if e.is_run_failure)
         evaluate(instance, result, failure, offline_resource(tmp_path, uploads_dir))
     assert "empty" in status.get("s2").error  # the stage's own reason is kept
+
+
+def test_a_failed_batch_run_marks_every_unfinished_session_of_its_range(tmp_path: Path, uploads_dir: Path) -> None:
+    keys = ["b1", "b2", "b3"]
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    for key in keys:
+        add_session(uploads_dir, "ana", key, text="Hello there.")
+        status.register(key, "ana", media_key=f"ana/{key}/transcript.txt", uploaded_at=None)
+    status.set_state("b2", SessionState.DONE)  # finished earlier: a dead run does not undo it
+    broken = offline_resource(tmp_path, uploads_dir, audio_retention="sometimes")
+    with dg.instance_for_test() as instance:
+        [result] = materialize_sessions(instance, broken, keys, batch=True)
+        assert not result.success and "dagster/partition" not in result.dagster_run.tags
+        failure = next(e for e in result.all_events if e.is_run_failure)
+        evaluate(instance, result, failure, offline_resource(tmp_path, uploads_dir))
+    assert status.get("b2").state is SessionState.DONE
+    for key in ("b1", "b3"):
+        failed = status.get(key)
+        assert failed.state is SessionState.FAILED and "failed before this session finished" in failed.error

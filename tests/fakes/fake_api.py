@@ -180,6 +180,12 @@ class FakeAPI:
             self._script.extend(modes)
         return self
 
+    def clear(self) -> FakeAPI:
+        """Drop the modes still queued: the next requests answer ``ok`` (the outage is over)."""
+        with self._lock:
+            self._script.clear()
+        return self
+
     def next_mode(self, path: str) -> str:
         with self._lock:
             if self._script:

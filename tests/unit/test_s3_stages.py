@@ -48,6 +48,8 @@ def test_audio_session_on_s3_runs_every_stage_and_deletes_the_audio(s3_services:
     stored = s3_services.results.read_model("pattern_profiles/s3a.json", PatternProfile)
     assert stored.session_ids == profile.session_ids == ["s3a"]
     assert s3_services.status.get("s3a").state is SessionState.DONE
+    assert transcribe_session(s3_services, "s3a") == transcript  # re-execution: no audio needed
+    s3_services.speech_to_text.model = "another-model"  # a new plan needs the recording, which is gone
     with pytest.raises(PermanentError, match="audio was deleted after transcription"):
         transcribe_session(s3_services, "s3a")
 

@@ -129,8 +129,8 @@ def test_missing_key_is_file_not_found(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize("key", ["../outside.txt", "a/../../outside.txt"])
-def test_key_escaping_root_is_rejected(backend: Backend, key: str) -> None:
-    with pytest.raises(ValueError, match="escapes"):
+def test_key_escaping_root_is_rejected_permanently(backend: Backend, key: str) -> None:
+    with pytest.raises(PermanentError, match="escapes"):
         backend.storage.write_bytes(key, b"x")
 
 

@@ -102,20 +102,43 @@ def test_provider_results_are_memoized_across_reruns(services: Services, uploads
     assert first.words_per_minute and first.words_per_minute > 0
 
 
-def test_delete_after_transcription_removes_audio_and_blocks_only_retranscription(
+def test_delete_after_transcription_keeps_reexecution_free_and_blocks_only_a_new_plan(
     services: Services, uploads_dir: Path
 ) -> None:
-    services = replace(services, audio_retention="delete_after_transcription")
+    stt = Counting(services.speech_to_text)
+    services = replace(services, audio_retention="delete_after_transcription", speech_to_text=stt)
     folder = add_session(uploads_dir, "ana", "a2", audio="speech.flac")
     services.status.register("a2", "ana", media_key="ana/a2/audio.flac", uploaded_at=None)
     transcript = transcribe_session(services, "a2")
     assert transcript.audio_deleted_at is not None and not (folder / "audio.flac").exists()
     assert services.results.read_json("transcripts/a2.json")["audio_deleted_at"]
+    # A retry or re-execution: the stored transcript stands, no audio needed, nothing paid.
+    again = transcribe_session(services, "a2")
+    assert again == transcript and stt.calls == 1
+    # Another speech-to-text model needs the recording, which is gone: a clear permanent failure.
+    stt.model = "another-model"
     with pytest.raises(PermanentError, match="audio was deleted after transcription"):
         transcribe_session(services, "a2")
     analyze_session(services, "a2")  # insights and profile still backfill from the stored transcript
     profile, _ = profile_session(services, "a2")
     assert profile.session_ids == ["a2"]
+
+
+def test_reexecution_reuses_stored_results_and_a_changed_upload_is_redone(
+    services: Services, uploads_dir: Path
+) -> None:
+    stt, analyzer = Counting(services.speech_to_text), Counting(services.analyzer)
+    services = replace(services, speech_to_text=stt, analyzer=analyzer)
+    folder = add_session(uploads_dir, "ana", "r1", text=TEXT)
+    first = full(services, "r1")[0]
+    first_input = services.results.read_json("transcripts/r1.json")["input_sha256"]
+    again = full(services, "r1")[0]
+    assert analyzer.calls == 1 and first.patterns == again.patterns
+    (folder / "transcript.txt").write_text(TEXT + " I have went there yesterday.")
+    transcript = transcribe_session(services, "r1")
+    assert transcript.text.endswith("yesterday.")
+    redone = analyze_session(services, "r1")
+    assert analyzer.calls == 2 and redone.transcript_sha256 == transcript.input_sha256 != first_input
 
 
 def test_backfilling_an_early_session_leaves_every_later_snapshot_consistent(

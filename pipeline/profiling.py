@@ -61,9 +61,11 @@ def _learner_pass(services: Services, learner_id: str, own: dict[str, SessionIns
     """Compute and store the snapshots of ``own`` (one learner's sessions) and refresh the later ones."""
     entries: dict[str, ProfileEntry] = {}
     digests: dict[str, str | None] = {}
+    indexed: dict[str, dict[str, int] | None] = {}
     with services.status.learner_lock(learner_id):
         for row in services.status.profile_rows(learner_id):
             digests[row.session_id] = row.profile_digest
+            indexed[row.session_id] = row.pattern_counts
             if row.session_id in own:
                 continue
             entry = _indexed_entry(services, row)
@@ -71,8 +73,8 @@ def _learner_pass(services: Services, learner_id: str, own: dict[str, SessionIns
                 entries[row.session_id] = entry
         for session_id, doc in own.items():
             entries[session_id] = entry_of(doc)  # the run's own, as just stored (registered or not)
-            counts = pattern_counts(doc)
-            services.status.save_pattern_counts(session_id, counts, doc.recorded_at)
+            if indexed.get(session_id) != entries[session_id].counts:
+                services.status.save_pattern_counts(session_id, dict(entries[session_id].counts), doc.recorded_at)
         first = min((entries[s].recorded_at, s) for s in own)
         outcomes = {s: ProfileOutcome(s) for s in own}
         written: dict[str, str] = {}
@@ -113,7 +115,6 @@ def profile_sessions(services: Services, session_ids: Sequence[str]) -> list[Pro
     by_learner: dict[str, dict[str, SessionInsights]] = {}
     for session_id in session_ids:
         try:
-            services.status.set_state(session_id, SessionState.ANALYZING, run_id=services.run_id)
             doc = _own_insights(services, session_id)
             by_learner.setdefault(doc.learner_id, {})[session_id] = doc
         except Exception as exc:  # classified by describe_failure/failure_kind, recorded per session

@@ -18,7 +18,7 @@ from pipeline.resources import PipelineResource
 from pipeline.runner import Stage, StageEvent, run_sessions
 
 
-def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
+def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_policy) -> list[dg.AssetsDefinition]:
     """The session assets for one provider plan: it sets their pool, kinds and code versions."""
     common = {"partitions_def": sessions_partitions, "group_name": GROUP, "skippable": True}
     specs = [
@@ -53,7 +53,7 @@ def build_session_assets(plan: ProviderPlan) -> list[dg.AssetsDefinition]:
         can_subset=True,
         partitions_def=sessions_partitions,
         pool=plan.pool,
-        retry_policy=retry_policy,
+        retry_policy=retry,
         backfill_policy=backfill_policy,
     )
     def session_stages(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator of events

@@ -13,14 +13,14 @@ from pipeline.settings import Settings
 
 
 def offline_resource(tmp_path: Path, uploads: Path, **overrides: object) -> PipelineResource:
-    return PipelineResource(
-        uploads_uri=str(uploads),
-        results_uri=str(tmp_path / "results"),
-        status_db_url=f"sqlite:///{tmp_path}/status.db",
-        stt_provider="offline",
-        analyzer_provider="offline",
-        **overrides,
-    )
+    settings: dict[str, object] = {
+        "uploads_uri": str(uploads),
+        "results_uri": str(tmp_path / "results"),
+        "status_db_url": f"sqlite:///{tmp_path}/status.db",
+        "stt_provider": "offline",
+        "analyzer_provider": "offline",
+    }
+    return PipelineResource(**{**settings, **overrides})
 
 
 def offline_assets() -> list[dg.AssetsDefinition]:

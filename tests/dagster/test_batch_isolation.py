@@ -160,3 +160,43 @@ def test_a_corrupt_stored_insights_document_fails_once_and_permanently(
     assert partition_status(instance, "pattern_profile", keys) == {
         "k0": "MATERIALIZED", "k1": "FAILED", "k2": "MATERIALIZED",
     }
+
+
+def test_a_retry_redoes_only_the_sessions_the_run_has_not_materialized(
+    tmp_path: Path, uploads_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assets.sessions import build_session_assets
+    from pipeline.plan import provider_plan
+    from pipeline.settings import Settings
+    from tests.fakes.fake_api import FakeAPI
+
+    keys = ten_sessions(uploads_dir)[:4]
+    monkeypatch.setenv("PROVIDER_MAX_RETRIES", "0")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-key")
+    monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(tmp_path / "anthropic-config"))
+    with FakeAPI() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.anthropic_base_url)
+        fake.push("500")  # the first analysis fails transiently, once
+        plan = provider_plan(Settings(stt_provider="offline", analyzer_provider="anthropic"), openai_key=None,
+                             anthropic_key="sk-test-key")
+        assets = build_session_assets(plan, retry=dg.RetryPolicy(max_retries=2, delay=0))
+        instance.add_dynamic_partitions("sessions", keys)
+        resource = offline_resource(tmp_path, uploads_dir, analyzer_provider="anthropic")
+        result = dg.materialize(
+            assets, instance=instance, resources={"pipeline": resource},
+            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        )
+        retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert result.success and len(retried) == 1
+        assert fake.paid_calls == len(keys), "no session's analysis is paid for twice"
+    for asset in ASSETS:
+        materialized = [
+            e.event_specific_data.materialization
+            for e in result.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(asset)
+        ]
+        own = sorted(m.partition for m in materialized if "refreshed_after" not in m.metadata)
+        assert own == sorted(keys), f"{asset}: each session materialized once by its own stage"
+    # k0 (learner0) came in on the retry, before k3 of the same learner: k3's snapshot was refreshed.
+    refreshed = [m for m in materialized if "refreshed_after" in m.metadata]
+    assert [(m.partition, m.metadata["refreshed_after"].value) for m in refreshed] == [("k3", "k0")]

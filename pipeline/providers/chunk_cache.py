@@ -9,8 +9,12 @@ cache over its memo (``Memo.stage``); a provider given none simply pays for ever
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class ChunkCache(Protocol):
@@ -25,3 +29,14 @@ def chunk_key(payload: bytes, *parts: str) -> str:
     """The key of one request: the hash of what is sent, and whatever else shapes the answer."""
     digest = hashlib.sha256(payload).hexdigest()
     return hashlib.sha256(json.dumps([digest, *parts]).encode()).hexdigest()
+
+
+def call_with_cache(method: Callable[..., T], chunk_cache: ChunkCache | None, *args: Any, **kwargs: Any) -> T:
+    """``method(*args, **kwargs)``, with ``chunk_cache=`` added when the method takes one.
+
+    The cache is an optional capability, not part of the provider Protocols, so a provider with
+    nothing to reuse (a local recognizer, the rules) keeps the plain signature.
+    """
+    if chunk_cache is not None and "chunk_cache" in inspect.signature(method).parameters:
+        kwargs["chunk_cache"] = chunk_cache
+    return method(*args, **kwargs)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from pipeline.models import UsageCost
-from pipeline.providers.chunk_cache import ChunkCache
+from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
 
 
 @dataclass(frozen=True)
@@ -30,11 +29,5 @@ class SpeechToText(Protocol):
 def transcribe_audio(
     stt: SpeechToText, audio: Path, *, language: str, chunk_cache: ChunkCache | None = None
 ) -> SpeechResult:
-    """``stt.transcribe``, handing ``chunk_cache`` to providers that take one (those paying per chunk).
-
-    The cache is an optional capability, not part of the Protocol, so a provider that has nothing to
-    reuse (a local recognizer) keeps the plain signature.
-    """
-    if chunk_cache is not None and "chunk_cache" in inspect.signature(stt.transcribe).parameters:
-        return stt.transcribe(audio, language=language, chunk_cache=chunk_cache)  # type: ignore[call-arg]
-    return stt.transcribe(audio, language=language)
+    """``stt.transcribe``, handing ``chunk_cache`` to providers that take one (those paying per chunk)."""
+    return call_with_cache(stt.transcribe, chunk_cache, audio, language=language)

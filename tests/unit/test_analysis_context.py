@@ -62,7 +62,9 @@ def analyzer(kind: str, fake: FakeAPI, **options: Any) -> Any:
 
 def windowed(kind: str, fake: FakeAPI, window: int = WINDOW, **options: Any) -> Any:
     model = "gpt-4o-mini" if kind == "openai" else "claude-haiku-4-5"
-    return analyzer(kind, fake, model=model, context_windows={model: window}, max_tokens=MAX_TOKENS, **options)
+    return analyzer(
+        kind, fake, model=model, context_windows={model: window}, max_tokens=MAX_TOKENS, **options
+    )
 
 
 @pytest.fixture
@@ -114,7 +116,11 @@ def test_context_windows_json_reaches_the_analyzer_and_rejects_typos() -> None:
     settings = Settings.from_env({"CONTEXT_WINDOWS_JSON": '{"claude-haiku-4-5": 50000}'})
     assert build_analyzer(settings, "sk-ant-key", None).context_window == 50_000
     assert build_analyzer(Settings(), None, "sk-key").context_window == 128_000  # gpt-4o-mini's default
-    for raw, message in [("{50000", "not valid JSON"), ("[1]", "must be an object"), ('{"m": 0}', "positive")]:
+    for raw, message in [
+        ("{50000", "not valid JSON"),
+        ("[1]", "must be an object"),
+        ('{"m": 0}', "positive"),
+    ]:
         with pytest.raises(ConfigError, match=f"CONTEXT_WINDOWS_JSON.*{message}"):
             build_analyzer(Settings.from_env({"CONTEXT_WINDOWS_JSON": raw}), "sk-ant-key", None)
 
@@ -194,7 +200,9 @@ def test_too_many_parts_fails_before_any_call_with_the_numbers(kind: str, small_
 
 @pytest.mark.parametrize("kind", ANALYZERS)
 def test_a_window_too_small_for_the_prompt_fails_before_any_call(kind: str, small_fake: FakeAPI) -> None:
-    with pytest.raises(PermanentError, match=r"context window of .*\(6000 tokens\) leaves \d+ for the transcript"):
+    with pytest.raises(
+        PermanentError, match=r"context window of .*\(6000 tokens\) leaves \d+ for the transcript"
+    ):
         windowed(kind, small_fake, window=6_000).analyze("I go home.", language="en")
     assert small_fake.calls == []
 

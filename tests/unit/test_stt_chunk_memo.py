@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from pipeline.errors import TransientError
+from pipeline.memo import Memo
 from pipeline.providers.speech_to_text.openai_stt import OpenAISpeechToText
 from pipeline.services import Services
+from pipeline.storage import LocalStorage
 from pipeline.transcription import transcribe_session
 from tests.conftest import AUDIO, add_session
 from tests.fakes.cloud_fixtures import clean_cloud_env, fake_fixture  # noqa: F401
@@ -105,3 +107,14 @@ def test_a_file_sent_whole_is_not_cached_per_chunk(fake: FakeAPI) -> None:
     cache = DictCache()
     stt(fake, max_chunk_seconds=600.0).transcribe(SPEECH, language="en", chunk_cache=cache)
     assert fake.paid_calls == 1 and cache.entries == {}  # the stage's whole-file memo covers it
+
+
+@pytest.mark.parametrize(("cached", "paid"), [(True, 24), (False, 19 + 24)])
+def test_the_issues_case_chunk_20_of_24(cached: bool, paid: int, fake: FakeAPI, tmp_path: Path) -> None:
+    provider = stt(fake, max_chunk_seconds=0.285)  # cuts the 5.7 s fixture into 24 chunks
+    cache = Memo(LocalStorage(tmp_path)).stage("transcript_chunks") if cached else None
+    fail_at_chunk(fake, 20)
+    with pytest.raises(TransientError):
+        provider.transcribe(SPEECH, language="en", chunk_cache=cache)
+    assert provider.transcribe(SPEECH, language="en", chunk_cache=cache).usage.calls == 24
+    assert fake.paid_calls == paid

@@ -69,14 +69,17 @@ class CloudAnalyzer(CloudProvider):
         fixed = (
             estimate_tokens(self._instructions())
             + estimate_tokens(prompt.build_user_message("", language=language))
-            + estimate_tokens(prompt.repair_message("")) + MAX_ERROR_CHARS  # a repair turn's error text
+            + estimate_tokens(prompt.repair_message(""))
+            + MAX_ERROR_CHARS  # a repair turn's error text
             + self._max_tokens  # the previous answer, sent back in the repair turn
             + self._max_tokens  # the output reserved
             + REQUEST_OVERHEAD_TOKENS
         )
         return self.context_window - fixed
 
-    def analyze(self, text: str, *, language: str = "en", chunk_cache: ChunkCache | None = None) -> AnalysisResult:
+    def analyze(
+        self, text: str, *, language: str = "en", chunk_cache: ChunkCache | None = None
+    ) -> AnalysisResult:
         budget = self.transcript_budget(language)
         size = estimate_tokens(text)
         if budget < MIN_TRANSCRIPT_TOKENS:

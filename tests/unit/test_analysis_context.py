@@ -200,11 +200,14 @@ def test_too_many_parts_fails_before_any_call_with_the_numbers(kind: str, small_
 
 @pytest.mark.parametrize("kind", ANALYZERS)
 def test_a_window_too_small_for_the_prompt_fails_before_any_call(kind: str, small_fake: FakeAPI) -> None:
+    provider = windowed(kind, small_fake, window=7_500)
     with pytest.raises(
-        PermanentError, match=r"context window of .*\(6000 tokens\) leaves \d+ for the transcript"
+        PermanentError, match=r"context window of .*\(7500 tokens\) leaves \d+ for the transcript"
     ):
-        windowed(kind, small_fake, window=6_000).analyze("I go home.", language="en")
+        provider.analyze(long_text(1_000), language="en")
     assert small_fake.calls == []
+    provider.analyze("I go home yesterday.", language="en")  # what fits is still sent
+    assert [c["status"] for c in small_fake.calls] == [200]
 
 
 @pytest.mark.parametrize(("kind", "window", "parts"), [("openai", 128_000, 3), ("anthropic", 200_000, 2)])

@@ -82,15 +82,16 @@ class CloudAnalyzer(CloudProvider):
     ) -> AnalysisResult:
         budget = self.transcript_budget(language)
         size = estimate_tokens(text)
+        if size <= budget:
+            self._api.prepare()
+            return self._analyze_part(text, language)
         if budget < MIN_TRANSCRIPT_TOKENS:
             raise PermanentError(
                 f"the context window of {self.model!r} ({self.context_window} tokens) leaves {max(budget, 0)} for "
-                f"the transcript after the prompt, schema and {self._max_tokens} output tokens: set the model's "
-                "real window in CONTEXT_WINDOWS_JSON or choose another ANALYZER_MODEL"
+                f"the transcript after the prompt, schema and {self._max_tokens} output tokens, and this one "
+                f"needs about {size}: set the model's real window in CONTEXT_WINDOWS_JSON or choose another "
+                "ANALYZER_MODEL"
             )
-        self._api.prepare()
-        if size <= budget:
-            return self._analyze_part(text, language)
         parts = split_to_fit(text, budget)
         if len(parts) > self._max_parts:
             raise PermanentError(
@@ -99,6 +100,7 @@ class CloudAnalyzer(CloudProvider):
                 f"need {len(parts)} requests; at most {self._max_parts} are made for one session. Split the "
                 "session into several uploads or choose a model with a larger context window"
             )
+        self._api.prepare()
         logger.info(
             "transcript of about %d tokens is over %s's budget of %d per request: analysing it in %d parts",
             size,

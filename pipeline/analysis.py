@@ -6,9 +6,9 @@ import logging
 
 from pipeline.errors import PermanentError
 from pipeline.memo import sha256_hex
-from pipeline.models import SessionAnalysis, SessionInsights, SessionState, Transcript, UsageCost
+from pipeline.models import SessionInsights, SessionState, Transcript
 from pipeline.profile import pattern_counts
-from pipeline.providers.analysis import AnalysisResult
+from pipeline.providers.analysis import AnalysisResult, analyze_text
 from pipeline.providers.analysis.guard import enforce_verbatim
 from pipeline.services import Services, insights_key, transcript_key
 from pipeline.tracking import tracked
@@ -33,29 +33,19 @@ def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
     memo_key = services.memo.key(
         sha256_hex(transcript.text.encode()), analyzer.name, analyzer.model, analyzer.prompt_version, transcript.language
     )
-    cached = services.memo.get("insights", memo_key)
+    cached = AnalysisResult.from_document(services.memo.get("insights", memo_key))
     if cached is not None:
         log.info("session %s: reusing the stored %s/%s analysis", transcript.session_id, analyzer.name, analyzer.model)
-        return AnalysisResult(
-            SessionAnalysis.model_validate(cached["analysis"]),
-            UsageCost.model_validate(cached["usage"]),
-            cached.get("dropped_examples", 0),
-        )
+        return cached
+    # A transcript analysed in parts (too long for one request) reuses the parts an earlier attempt paid for.
+    parts = services.memo.stage("insights_parts")
     result = services.breaker(analyzer.name).call(
-        lambda: analyzer.analyze(transcript.text, language=transcript.language)
+        lambda: analyze_text(analyzer, transcript.text, language=transcript.language, chunk_cache=parts)
     )
     # Whatever the provider, an example that is not a verbatim quote never reaches the learner.
     analysis, dropped = enforce_verbatim(result.analysis, transcript.text)
     result = AnalysisResult(analysis, result.usage, result.dropped_examples + dropped)
-    services.memo.put(
-        "insights",
-        memo_key,
-        {
-            "analysis": result.analysis.model_dump(mode="json"),
-            "usage": result.usage.model_dump(),
-            "dropped_examples": result.dropped_examples,
-        },
-    )
+    services.memo.put("insights", memo_key, result.to_document())
     return result
 
 

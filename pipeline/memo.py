@@ -43,3 +43,21 @@ class Memo:
 
     def put(self, stage: str, key: str, document: dict[str, Any]) -> None:
         self.storage.write_json(self._path(stage, key), document)
+
+    def stage(self, stage: str) -> StageCache:
+        """One stage of this memo as a plain key -> document cache (what a provider's ``ChunkCache`` is)."""
+        return StageCache(self, stage)
+
+
+class StageCache:
+    """``Memo`` entries of one stage, read and written by key alone."""
+
+    def __init__(self, memo: Memo, stage: str) -> None:
+        self.memo = memo
+        self.name = stage
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.memo.get(self.name, key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.memo.put(self.name, key, value)

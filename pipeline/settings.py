@@ -53,6 +53,7 @@ class Settings:
     breaker_threshold: int = 3
     max_audio_seconds: float = 4 * 3600.0
     prices: Mapping[str, Any] | None = None
+    context_windows: Mapping[str, Any] | None = None
     uploads_events_queue_url: str | None = None
 
     @classmethod
@@ -62,6 +63,13 @@ class Settings:
             prices = json.loads(prices_raw) if prices_raw else None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"PRICES_JSON is not valid JSON: {exc}") from None
+        windows_raw = env.get("CONTEXT_WINDOWS_JSON", "").strip()
+        try:
+            context_windows = json.loads(windows_raw) if windows_raw else None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"CONTEXT_WINDOWS_JSON is not valid JSON: {exc}") from None
+        if context_windows is not None and not isinstance(context_windows, dict):
+            raise ConfigError('CONTEXT_WINDOWS_JSON must be an object like {"my-model": 64000}')
         return cls(
             uploads_uri=env.get("UPLOADS_URI", "").strip() or cls.uploads_uri,
             results_uri=env.get("RESULTS_URI", "").strip() or cls.results_uri,
@@ -79,5 +87,6 @@ class Settings:
             breaker_threshold=int(_number(env, "PROVIDER_BREAKER_THRESHOLD", cls.breaker_threshold, 1)),
             max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),
             prices=prices,
+            context_windows=context_windows,
             uploads_events_queue_url=env.get("UPLOADS_EVENTS_QUEUE_URL", "").strip() or None,
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline.errors import PermanentError
 from pipeline.memo import sha256_hex
 from pipeline.models import SessionState, Transcript, UsageCost, utcnow
-from pipeline.providers.speech_to_text import SpeechResult
+from pipeline.providers.speech_to_text import SpeechResult, transcribe_audio
 from pipeline.services import Services, transcript_key
 from pipeline.tracking import tracked
 from pipeline.uploads import TEXT_NAME, SessionUpload, load_session, read_manifest, split_key, validate_id
@@ -110,7 +110,11 @@ def _speech(services: Services, session_id: str, audio: Path, digest: str, langu
         return SpeechResult(
             cached["text"], cached["duration_seconds"], UsageCost.model_validate(cached["usage"])
         )
-    result = services.breaker(stt.name).call(lambda: stt.transcribe(audio, language=language))
+    # Chunks already paid for in a failed attempt are reused: a retry pays only for the rest.
+    chunks = services.memo.stage("transcript_chunks")
+    result = services.breaker(stt.name).call(
+        lambda: transcribe_audio(stt, audio, language=language, chunk_cache=chunks)
+    )
     if not result.text.strip():
         raise PermanentError(f"no speech was recognised in the audio of session {session_id}")
     services.memo.put(

@@ -19,6 +19,7 @@ from pipeline.errors import PermanentError, PipelineError, TransientError
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|[A-Za-z0-9_\-]{32,})")
 _TRANSIENT_STATUS = {408, 409, 429}
+_TOO_LONG = re.compile(r"prompt is too long|context (length|limit|window)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,12 @@ def _classify_status(
     if status == 404:
         return PermanentError(
             f"{vendor.label} model {model!r} not found (404): check the configured model name"
+        )
+    if status == 400 and (code == "context_length_exceeded" or _TOO_LONG.search(message)):
+        # The size is checked before sending, so the configured window is larger than the real one.
+        return PermanentError(
+            f"{vendor.label} model {model!r} rejected the request as longer than its context window (400): "
+            f"{detail}. Set the model's real window in CONTEXT_WINDOWS_JSON so long transcripts are split to fit"
         )
     if status == 413:
         return PermanentError(f"{vendor.label} rejected the request as too large (413): {detail}")

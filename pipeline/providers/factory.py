@@ -48,7 +48,7 @@ def _as_config_error() -> Iterator[None]:
     except ConfigError:
         raise
     except ValueError as exc:
-        raise ConfigError(f"PRICES_JSON or a provider setting is invalid: {exc}") from None
+        raise ConfigError(f"PRICES_JSON, CONTEXT_WINDOWS_JSON or a provider setting is invalid: {exc}") from None
 
 
 def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
@@ -84,12 +84,13 @@ def _build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: s
 
         return RuleBasedAnalyzer()
     model = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[provider]
+    options = {**_cloud_options(settings), "context_windows": settings.context_windows}
     if provider == "anthropic":
         from pipeline.providers.analysis.anthropic_analyzer import AnthropicAnalyzer
 
         key = _require(anthropic_key, provider, "ANTHROPIC_API_KEY", "ANALYZER_PROVIDER")
-        return AnthropicAnalyzer(api_key=key, model=model, **_cloud_options(settings))
+        return AnthropicAnalyzer(api_key=key, model=model, **options)
     from pipeline.providers.analysis.openai_analyzer import OpenAIAnalyzer
 
     key = _require(openai_key, provider, "OPENAI_API_KEY", "ANALYZER_PROVIDER")
-    return OpenAIAnalyzer(api_key=key, model=model, **_cloud_options(settings))
+    return OpenAIAnalyzer(api_key=key, model=model, **options)

@@ -6,7 +6,8 @@ script (``push("429", "ok")``; ``ok`` once the script is empty), or, with ``faul
 seeded random transient fault. Every request is recorded in ``calls``; ``paid_calls`` counts the
 200 responses. Modes: ok, 429 (retry-after 0.1 s), 500, 529, 401, 400, 413, quota, slow (answers
 after ``slow_seconds``), reset (closes the socket without answering), invalid_json,
-schema_violation, not_verbatim.
+schema_violation, not_verbatim. With ``context_window``, an analysis request whose content and
+reserved output (``tokens``, recorded per call) exceed it gets the vendor's 400, as the real APIs do.
 
 Standalone, for end-to-end tests with the daemon in another process::
 
@@ -80,7 +81,11 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         mode = fake.next_mode(path)
         key = self.headers.get("x-api-key") or self.headers.get("authorization", "").removeprefix("Bearer ")
-        status, headers, body = self._respond_to(path, mode, request, key, len(raw))
+        tokens = bodies.request_tokens(request) if path in (bodies.CHAT, bodies.MESSAGES) else None
+        if tokens is not None and fake.context_window is not None and tokens > fake.context_window:
+            status, headers, body = bodies.context_exceeded(path, tokens, fake.context_window)
+        else:
+            status, headers, body = self._respond_to(path, mode, request, key, len(raw))
         answered = mode != "reset"  # a reset connection never gets a response: nothing was paid for
         fake.record(
             {
@@ -89,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": status if answered else None,
                 "paid": answered and status == 200,
                 "at": time.time(),
+                "tokens": tokens,
                 "request": request,
             }
         )
@@ -143,8 +149,10 @@ class FakeAPI:
         slow_seconds: float = 1.0,
         stt_text: Callable[[int], str] = lambda n: f"part {n}",
         log_path: Path | None = None,
+        context_window: int | None = None,
     ) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.context_window = context_window
         self.fault_rate = fault_rate
         self.slow_seconds = slow_seconds
         self._stt_text = stt_text
@@ -229,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--slow-seconds", type=float, default=1.0)
     parser.add_argument("--log", type=Path, default=None, help="JSON file rewritten after every request")
+    parser.add_argument("--context-window", type=int, default=None, help="tokens an analysis request may use")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fake_api %(message)s")
     fake = FakeAPI(
@@ -237,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         slow_seconds=args.slow_seconds,
         log_path=args.log,
+        context_window=args.context_window,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logger.info("serving on %s (fault rate %.2f)", fake.url, args.fault_rate)

@@ -167,3 +167,39 @@ def message(request: dict[str, Any], mode: str, request_bytes: int) -> dict[str,
         "stop_sequence": None,
         "usage": {"input_tokens": request_bytes // 4, "output_tokens": len(json.dumps(content)) // 4},
     }
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _content_tokens(node: object) -> int:
+    """A plausible tokenizer's count: each word and each punctuation mark of every key and value."""
+    if isinstance(node, str):
+        return len(_TOKEN.findall(node))
+    if isinstance(node, dict):
+        return sum(1 + _content_tokens(k) + _content_tokens(v) for k, v in node.items())
+    if isinstance(node, list):
+        return sum(1 + _content_tokens(item) for item in node)
+    return 1
+
+
+def request_tokens(request: object) -> int:
+    """What a chat/messages request takes of the context window: its content and the output it reserves."""
+    if not isinstance(request, dict):
+        return 0
+    reserved = request.get("max_tokens") or request.get("max_completion_tokens") or 0
+    content = {k: v for k, v in request.items() if k not in ("max_tokens", "max_completion_tokens")}
+    return _content_tokens(content) + int(reserved)
+
+
+def context_exceeded(path: str, tokens: int, window: int) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """The 400 each vendor answers to a request over the model's context window."""
+    if path == MESSAGES:
+        message = f"prompt is too long: {tokens} tokens > {window} maximum"
+        return 400, {}, {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+    message = (
+        f"This model's maximum context length is {window} tokens. However, you requested {tokens} tokens. "
+        "Please reduce the length of the messages or completion."
+    )
+    body = {"message": message, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}
+    return 400, {}, {"error": body}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pipeline.providers.analysis.anthropic_analyzer import AnthropicAnalyzer
 from pipeline.providers.analysis.guard import locate
 from pipeline.providers.analysis.openai_analyzer import OpenAIAnalyzer
 from pipeline.providers.speech_to_text.openai_stt import OpenAISpeechToText
+from tests.fakes.cloud_fixtures import clean_cloud_env, fake_fixture  # noqa: F401
 from tests.fakes.fake_api import FakeAPI
 from tests.fakes.fake_api_bodies import NEVER_SAID
 
@@ -30,25 +31,6 @@ KINDS = ("stt", "openai", "anthropic")
 ANALYZERS = ("openai", "anthropic")
 KEY_ENV = {"stt": "OPENAI_API_KEY", "openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 PATH = {"stt": "/v1/audio/transcriptions", "openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "OPENAI_BASE_URL",
-        "ANTHROPIC_BASE_URL",
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_AUTH_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(tmp_path / "anthropic-config"))  # no profile on disk
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeAPI]:
-    with FakeAPI(slow_seconds=1.0) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

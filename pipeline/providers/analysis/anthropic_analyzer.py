@@ -6,12 +6,13 @@ means the model can only answer by filling that structure, whatever the transcri
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pipeline.providers.analysis import prompt
 from pipeline.providers.analysis.base import AnalysisResult
+from pipeline.providers.analysis.cloud import CloudAnalyzer
 from pipeline.providers.analysis.guard import Attempt, InvalidOutput, analyze_with_repair
-from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import ANTHROPIC
 
 
@@ -39,24 +40,28 @@ def _replay(reply: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-class AnthropicAnalyzer(CloudProvider):
+class AnthropicAnalyzer(CloudAnalyzer):
     """``Analyzer`` backed by Claude; the default model is the fast, cheap Haiku."""
 
     vendor = ANTHROPIC
     name = "anthropic"
-    prompt_version = prompt.PROMPT_VERSION
 
-    def __init__(self, *, model: str = "claude-haiku-4-5", max_tokens: int = 4096, **common: Any) -> None:
-        super().__init__(model=model, **common)
-        self._max_tokens = max_tokens
+    def __init__(self, *, model: str = "claude-haiku-4-5", **options: Any) -> None:
+        super().__init__(model=model, **options)
 
-    def analyze(self, text: str, *, language: str = "en") -> AnalysisResult:
-        self._api.prepare()
-        tool = {
+    @staticmethod
+    def _tool() -> dict[str, Any]:
+        return {
             "name": prompt.TOOL_NAME,
             "description": "Record the analysis of the learner's speaking session.",
             "input_schema": prompt.analysis_schema(),
         }
+
+    def _instructions(self) -> str:
+        return prompt.SYSTEM_PROMPT + json.dumps(self._tool())
+
+    def _analyze_part(self, text: str, language: str) -> AnalysisResult:
+        tool = self._tool()
         first_turn = {"role": "user", "content": prompt.build_user_message(text, language=language)}
 
         def attempt(previous: Attempt | None, error: str | None) -> Attempt:

@@ -27,7 +27,7 @@ from pipeline.providers.analysis.base import AnalysisResult
 
 logger = logging.getLogger(__name__)
 
-_MAX_ERROR_CHARS = 2000
+MAX_ERROR_CHARS = 2000
 _DECORATION = " \t\r\n\"'`“”‘’«»….,;:"
 _EQUIVALENT = {"'": "['‘’]", "‘": "['‘’]", "’": "['‘’]", '"': '["“”]', "“": '["“”]', "”": '["“”]'}
 
@@ -73,7 +73,7 @@ def validate_output(output: object) -> SessionAnalysis:
             f"{'.'.join(str(part) for part in err['loc']) or '(root)'}: {err['msg']}"
             for err in exc.errors(include_input=False, include_url=False)
         ]
-        raise InvalidOutput("; ".join(lines)[:_MAX_ERROR_CHARS]) from None
+        raise InvalidOutput("; ".join(lines)[:MAX_ERROR_CHARS]) from None
 
 
 def analyze_with_repair(

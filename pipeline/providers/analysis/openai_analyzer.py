@@ -6,12 +6,13 @@ the schema; the few limits strict mode cannot express are checked by pydantic af
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pipeline.providers.analysis import prompt
 from pipeline.providers.analysis.base import AnalysisResult
+from pipeline.providers.analysis.cloud import CloudAnalyzer
 from pipeline.providers.analysis.guard import Attempt, InvalidOutput, analyze_with_repair
-from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
 
 
@@ -29,23 +30,27 @@ def _message_output(reply: Any) -> object:
     return message.content
 
 
-class OpenAIAnalyzer(CloudProvider):
+class OpenAIAnalyzer(CloudAnalyzer):
     """``Analyzer`` backed by an OpenAI chat model (default ``gpt-4o-mini``)."""
 
     vendor = OPENAI
     name = "openai"
-    prompt_version = prompt.PROMPT_VERSION
 
-    def __init__(self, *, model: str = "gpt-4o-mini", max_tokens: int = 4096, **common: Any) -> None:
-        super().__init__(model=model, **common)
-        self._max_tokens = max_tokens
+    def __init__(self, *, model: str = "gpt-4o-mini", **options: Any) -> None:
+        super().__init__(model=model, **options)
 
-    def analyze(self, text: str, *, language: str = "en") -> AnalysisResult:
-        self._api.prepare()
-        response_format = {
+    @staticmethod
+    def _response_format() -> dict[str, Any]:
+        return {
             "type": "json_schema",
             "json_schema": {"name": prompt.SCHEMA_NAME, "schema": prompt.strict_schema(), "strict": True},
         }
+
+    def _instructions(self) -> str:
+        return prompt.SYSTEM_PROMPT + json.dumps(self._response_format())
+
+    def _analyze_part(self, text: str, language: str) -> AnalysisResult:
+        response_format = self._response_format()
         base: list[dict[str, Any]] = [
             {"role": "system", "content": prompt.SYSTEM_PROMPT},
             {"role": "user", "content": prompt.build_user_message(text, language=language)},

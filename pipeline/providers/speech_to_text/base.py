@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.models import UsageCost
+from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,10 @@ class SpeechToText(Protocol):
     model: str
 
     def transcribe(self, audio: Path, *, language: str) -> SpeechResult: ...
+
+
+def transcribe_audio(
+    stt: SpeechToText, audio: Path, *, language: str, chunk_cache: ChunkCache | None = None
+) -> SpeechResult:
+    """``stt.transcribe``, handing ``chunk_cache`` to providers that take one (those paying per chunk)."""
+    return call_with_cache(stt.transcribe, chunk_cache, audio, language=language)

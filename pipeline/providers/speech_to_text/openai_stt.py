@@ -3,7 +3,9 @@
 The API takes at most 25 MB per file. Short uploads in a format the API reads are sent as they are;
 anything else is decoded locally (PyAV) and sent as 16 kHz mono WAV chunks cut at silences, whose
 texts are joined in order. Duration is always measured locally, so cost does not depend on what
-the provider reports.
+the provider reports. Given a ``ChunkCache``, each chunk's text is stored as soon as it is paid
+for (keyed by the chunk's bytes, model and language hint: the same audio always cuts the same
+way), so a retry after a failure on chunk k pays only for chunks k onwards.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pipeline import audio as codec
 from pipeline.errors import PermanentError
 from pipeline.models import UsageCost
 from pipeline.pricing import estimate_cost
+from pipeline.providers.chunk_cache import ChunkCache, chunk_key
 from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
 from pipeline.providers.speech_to_text.base import SpeechResult
@@ -60,7 +63,7 @@ class OpenAISpeechToText(CloudProvider):
         self._max_chunk_seconds = max_chunk_seconds
         self._max_audio_seconds = max_audio_seconds
 
-    def transcribe(self, audio: Path, *, language: str) -> SpeechResult:
+    def transcribe(self, audio: Path, *, language: str, chunk_cache: ChunkCache | None = None) -> SpeechResult:
         self._api.prepare()
         started = time.monotonic()
         decode_kwargs = {"max_seconds": self._max_audio_seconds} if self._max_audio_seconds else {}
@@ -68,14 +71,17 @@ class OpenAISpeechToText(CloudProvider):
         duration = codec.duration_seconds(samples, codec.SAMPLE_RATE)
         pieces = self._plan(audio, samples, duration)
         hint = language_hint(language)
+        # A single piece is the whole file, which the stage memoizes already.
+        cache = chunk_cache if len(pieces) > 1 else None
         texts: list[str] = []
-        input_tokens = output_tokens = 0
+        input_tokens = output_tokens = reused = 0
         for index, (filename, load) in enumerate(pieces, start=1):
             payload = load()  # encoded one at a time: a long recording never sits in memory as WAV
             logger.debug(
                 "transcribing %s piece %d/%d (%d bytes)", audio.name, index, len(pieces), len(payload)
             )
-            text, tokens_in, tokens_out = self._request(filename, payload, hint)
+            text, tokens_in, tokens_out, cached = self._piece(filename, payload, hint, cache)
+            reused += cached
             texts.append(text.strip())
             input_tokens += tokens_in
             output_tokens += tokens_out
@@ -88,10 +94,11 @@ class OpenAISpeechToText(CloudProvider):
             calls=len(pieces),
         )
         logger.info(
-            "transcribed %.1f s of audio with %s in %d request(s), %.2f s",
+            "transcribed %.1f s of audio with %s in %d request(s) (%d reused from earlier attempts), %.2f s",
             duration,
             self.model,
-            len(pieces),
+            len(pieces) - reused,
+            reused,
             usage.latency_seconds,
         )
         return SpeechResult(text=" ".join(t for t in texts if t), duration_seconds=duration, usage=usage)
@@ -112,6 +119,22 @@ class OpenAISpeechToText(CloudProvider):
             (f"chunk-{i:03d}.wav", partial(codec.encode_wav, samples[start:end], codec.SAMPLE_RATE))
             for i, (start, end) in enumerate(bounds)
         ]
+
+    def _piece(
+        self, filename: str, payload: bytes, hint: str | None, cache: ChunkCache | None
+    ) -> tuple[str, int, int, bool]:
+        """(text, input tokens, output tokens, reused) of one piece: from ``cache``, else paid for and stored."""
+        if cache is None:
+            return (*self._request(filename, payload, hint), False)
+        key = chunk_key(payload, self.name, self.model, hint or "")
+        stored = cache.get(key)
+        stored = stored if isinstance(stored, dict) else {}  # a damaged entry is a miss, not an error
+        text, tokens_in, tokens_out = (stored.get(k) for k in ("text", "input_tokens", "output_tokens"))
+        if isinstance(text, str) and isinstance(tokens_in, int) and isinstance(tokens_out, int):
+            return text, tokens_in, tokens_out, True
+        text, tokens_in, tokens_out = self._request(filename, payload, hint)
+        cache.put(key, {"text": text, "input_tokens": tokens_in, "output_tokens": tokens_out})
+        return text, tokens_in, tokens_out, False
 
     def _request(self, filename: str, payload: bytes, hint: str | None) -> tuple[str, int, int]:
         extra: dict[str, Any] = {"language": hint} if hint else {}

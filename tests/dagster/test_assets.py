@@ -61,7 +61,7 @@ def test_audio_session_is_transcribed_offline(tmp_path: Path, uploads_dir: Path,
     [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["a1"])
     assert result.success
     transcript = json.loads((tmp_path / "results/transcripts/a1.json").read_text())
-    assert transcript["provider"] == "pocketsphinx" and transcript["source"] == "audio"
+    assert transcript["provider"] == "faster-whisper" and transcript["source"] == "audio"
     assert transcript["duration_seconds"] > 1 and transcript["word_count"] > 2
 
 

@@ -138,7 +138,7 @@ def _baseline(python: str | None) -> dict:
 
 def _line(name: str, f: dict) -> str:
     return (
-        f"  {name:<26} WER {f['wer']:.3f}  kept errors {f['kept']:.0f}/{f['errors']:.0f}  "
+        f"  {name:<42} WER {f['wer']:.3f}  kept errors {f['kept']:.0f}/{f['errors']:.0f}  "
         f"fillers {f['fillers']:.0f}/{f['fillers_ref']:.0f}  RTF {f['rtf']:.3f}  peak RSS {f['rss_mb']:.0f} MB\n"
     )
 
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> bool:
         long_recording(path, args.stt_minutes)
         long = _run_child(sys.executable, "faster-whisper", path)
     sys.stdout.write(
-        f"faster-whisper on {long['audio_seconds'] / 60:.0f} min of speech: peak RSS {long['rss_mb']:.0f} MB "
+        f"faster-whisper on {long['audio_seconds'] / 60:.1f} min of speech: peak RSS {long['rss_mb']:.0f} MB "
         f"(goal <= 600), RTF {long['rtf']:.3f}, {long['words']:.0f} words\n"
     )
     return long["rss_mb"] <= 600

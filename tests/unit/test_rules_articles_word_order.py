@@ -19,6 +19,7 @@ ARTICLE_OMISSIONS = [
     ("I work as nurse in Leeds.", "as nurse"),
     ("We stayed in cheap hotel, because it was late.", "in cheap hotel"),
     ("There's problem with the heating.", "There's problem"),
+    ("As a boy I wanted to be pilot.", "be pilot"),
 ]
 
 WORD_ORDER = [
@@ -55,6 +56,7 @@ CORRECT = [
     "How would you describe him? I introduced her to my parents.",
     "We bought car seats and a new phone case.",
     "There was an open window and the lost key on my own car seat.",
+    "The move was problem-free: we bought car-sharing passes.",
 ]
 
 #: B2-C1 speech: "like" as a verb, set phrases, uncountable nouns, adverbs in their right place.

@@ -51,7 +51,7 @@ _VERBS = wordset(
     rent rents rented sell sells sold order orders ordered lose loses lost break breaks broke take
     takes took bring brings brought borrow borrows borrowed build builds built
     drive drives drove ride rides rode open opens opened visit visits visited see sees saw
-    is was am are were it's he's she's that's there's become becomes became"""
+    is was am are were be been it's he's she's that's there's become becomes became"""
 )
 TRIGGERS = _PREPOSITIONS | _VERBS
 # Before a verb trigger these make it an adjective or noun: "an open window", "the lost key".
@@ -87,6 +87,8 @@ def _omission(doc: Doc, i: int) -> int | None:
         return None
     if trigger == "as" and doc.word(t - 1) in ("such", "well", "same"):
         return None
+    if doc.text[doc.ends[i] : doc.ends[i] + 1] in ("-", "/"):
+        return None  # part of a compound: "problem-free", "car-sharing"
     if i + 1 < len(doc.words) and doc.adjacent(i) and doc.words[i + 1] not in _BOUNDARY:
         return None  # the noun modifies another word ("bought car seats") or the phrase goes on
     return t

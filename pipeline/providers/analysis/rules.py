@@ -191,9 +191,10 @@ def _summary(doc: Doc, findings: list[Finding]) -> str:
         "grammar.verb_tense",
         "grammar.subject_verb_agreement",
         "grammar.articles",
+        "grammar.word_order",
         "grammar.plurals",
     }:
-        sentences.append("Good news: no tense, agreement, article or plural slips were detected.")
+        sentences.append("Good news: no tense, agreement, article, word-order or plural slips were detected.")
     elif not found & {
         "vocabulary.filler_words",
         "vocabulary.overused_intensifiers",

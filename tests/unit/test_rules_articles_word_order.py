@@ -57,6 +57,10 @@ CORRECT = [
     "We bought car seats and a new phone case.",
     "There was an open window and the lost key on my own car seat.",
     "The move was problem-free: we bought car-sharing passes.",
+    "They went from door to door and lived as husband and wife.",
+    "The land is flat and practice is key. I keep a cat for company.",
+    "The man in question wants to bring products to market and to doctor the figures.",
+    "She was caught on camera when she ran for office.",
 ]
 
 #: B2-C1 speech: "like" as a verb, set phrases, uncountable nouns, adverbs in their right place.

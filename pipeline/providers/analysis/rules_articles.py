@@ -23,24 +23,42 @@ from pipeline.providers.analysis.rules_text import Doc, Finding, count_of, pick_
 
 COUNTABLE_NOUNS = wordset(
     """car bike bicycle taxi bus train plane boat ship motorbike
-    house flat apartment kitchen garden park market supermarket shop store mall restaurant cafe
+    house apartment kitchen garden park market supermarket shop store mall restaurant cafe
     hotel museum cinema theatre theater library bank station airport pharmacy bakery beach lake
     river mountain village city country street road bridge office factory company zoo castle
     teacher doctor nurse student engineer lawyer driver waiter waitress pilot farmer dentist
     friend boyfriend girlfriend neighbour neighbor colleague baby child kid brother sister husband
     wife cousin dog cat horse bird
-    phone computer laptop camera ticket passport key bag wallet umbrella bottle box book letter
+    phone computer laptop camera ticket passport bag wallet umbrella bottle box book letter
     job problem question idea mistake decision plan party trip dress shirt jacket coat hat chair
-    desk window door flower tree picture photo song movie game exam lesson accident"""
+    desk window door flower tree picture photo movie exam lesson accident"""
 )
 # Also common verbs: after "to" or a verb taking a bare infinitive they are verbs ("to park", "let me book").
 _ALSO_VERBS = wordset(
-    """park shop store bank taxi bus train ship bike book plan phone picture photo key house film
-    party dress box"""
+    """park shop store bank taxi bus train ship bike bicycle boat plane book plan phone picture photo
+    house party dress box bag bottle question trip mistake friend kid dog chair flower coat bridge
+    beach station engineer husband garden doctor nurse pilot"""
 )
 _BARE_INFINITIVE_BEFORE = wordset("to let make made help see saw watch hear heard")
-# Idioms with a listed noun and no article.
-_SET_PHRASES = frozenset({("in", "office")})  # holding a post
+# Idioms with a listed noun and no article: "the person in question", "run for office", "on camera".
+_SET_PHRASES = frozenset(
+    {
+        ("in", "office"),
+        ("for", "office"),
+        ("in", "question"),
+        ("for", "company"),
+        ("in", "company"),
+        ("in", "store"),
+        ("on", "camera"),
+        ("in", "flower"),
+        ("in", "house"),
+        ("in", "lesson"),
+        ("in", "theatre"),
+        ("in", "theater"),
+    }
+)
+# "go to market" lacks an article; "bring a product to market" and "time to market" do not.
+_GO_VERBS = wordset("go goes went going gone walk walked drive drove come came")
 
 _PREPOSITIONS = wordset(
     """in on at to into from with without near under behind inside outside opposite through across
@@ -87,6 +105,13 @@ def _omission(doc: Doc, i: int) -> int | None:
         return None
     if trigger == "as" and doc.word(t - 1) in ("such", "well", "same"):
         return None
+    if noun == "market" and trigger == "to" and doc.word(t - 1) not in _GO_VERBS:
+        return None
+    after, after2 = doc.word(i + 1), doc.word(i + 2)
+    if doc.word(t - 1) == noun or (after == "to" and after2 == noun):
+        return None  # "from door to door", "city to city"
+    if after in ("and", "or") and after2 in COUNTABLE_NOUNS:
+        return None  # paired nouns go bare: "as husband and wife", "between teacher and student"
     if doc.text[doc.ends[i] : doc.ends[i] + 1] in ("-", "/"):
         return None  # part of a compound: "problem-free", "car-sharing"
     if i + 1 < len(doc.words) and doc.adjacent(i) and doc.words[i + 1] not in _BOUNDARY:

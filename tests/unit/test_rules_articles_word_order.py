@@ -61,6 +61,8 @@ CORRECT = [
     "The land is flat and practice is key. I keep a cat for company.",
     "The man in question wants to bring products to market and to doctor the figures.",
     "She was caught on camera when she ran for office.",
+    "I wrote to him the next day. I mentioned them the other day. Describe her a little more.",
+    "The way he talks always annoys me, and what she wanted always came first.",
 ]
 
 #: B2-C1 speech: "like" as a verb, set phrases, uncountable nouns, adverbs in their right place.

@@ -12,7 +12,11 @@ English with the same words stays silent:
   natives say ("I never was good at maths"), and not at the end of a clause ("as he always is").
 - the indirect object: "give to him the book" (-> give him the book / give the book to him), and
   a pronoun straight after a verb that needs "to": "explain me the problem", "he said me that".
-  "describe him" or "introduce me" alone are correct, so a determiner or wh-word must follow.
+  "describe him" or "introduce me" alone are correct, so a determiner or wh-word must follow,
+  and not one starting a time phrase ("I mentioned them the other day").
+
+A subject inside a relative or embedded clause ("the way he talks always annoys me", "where she
+usually is on Mondays") is recognised by the word before it or the verb after the adverb.
 """
 
 from __future__ import annotations
@@ -24,19 +28,16 @@ _STRICT_FREQ = wordset("always never rarely seldom")
 _FREQ = _STRICT_FREQ | wordset("usually often sometimes normally generally frequently")
 _BE = wordset("am is are was were")
 # Not a main verb after a subject, or a verb taking a clause ("I think sometimes it is hard").
-_NOT_MAIN_VERB = (
-    _FREQ
-    | _BE
-    | wordset(
-        """be been being do does did don't doesn't didn't have has had haven't hasn't hadn't will would
+_AUXILIARIES_AND_CLAUSE_VERBS = wordset(
+    """be been being do does did don't doesn't didn't have has had haven't hasn't hadn't will would
     can could shall should may might must won't wouldn't can't cannot couldn't shouldn't also just
     almost still nearly hardly really only even actually probably certainly definitely maybe quite
     ever not think thought guess believe believed know knew feel felt say said mean meant suppose
     hope hoped realise realised realize realized notice noticed remember remembered forget forgot
     agree wish bet reckon admit doubt hear heard see saw understand understood expect expected find
     found imagine"""
-    )
 )
+_NOT_MAIN_VERB = _FREQ | _BE | _AUXILIARIES_AND_CLAUSE_VERBS
 # After the adverb these end the clause or start a phrase, not an object.
 _NOT_OBJECT = wordset(
     """and or but so because when if while though although since until before after as than then
@@ -47,10 +48,13 @@ _CLAUSE_BREAK = wordset(
 )
 # "where he usually is on Mondays", "as it always was in the past": the subject was moved, not misplaced.
 _EMBEDDING = wordset("where what how as than who which whatever wherever however")
+# Before the subject these make it a relative clause: "the way he talks always annoys me".
+_RELATIVE_HEAD = _EMBEDDING | wordset("that way thing things everything something anything nothing all one")
 # A verb straight after the adverb: the subject belonged to a relative clause ("what I eat never changes").
 _VERB_AFTER = wordset(
     """is was are were has had have does did do makes made happens happened changes changed works
-    worked goes went comes came gets got seems seemed looks looked takes took gives gave"""
+    worked goes went comes came gets got seems seemed looks looked takes took gives gave annoys
+    annoyed helps helped surprises means meant sounds feels tastes depends matters ends starts"""
 )
 _LIKE_VERBS = wordset(
     """like likes liked love loves loved enjoy enjoys enjoyed miss misses missed hate hates hated
@@ -59,7 +63,7 @@ _LIKE_VERBS = wordset(
 _GIVE_VERBS = wordset(
     """give gives gave given giving send sends sent sending show shows showed shown bring brings
     brought lend lends lent offer offers offered pass passes passed hand hands handed sell sells sold
-    teach teaches taught write writes wrote buy buys bought"""
+    teach teaches taught buy buys bought"""
 )
 _TO_VERBS = wordset(
     """explain explains explained explaining describe describes described describing say says said
@@ -67,6 +71,11 @@ _TO_VERBS = wordset(
 )
 _OBJECT_PRONOUNS = wordset("me him her us them")
 _DETERMINER = wordset("the a an my your his our their some")
+# After "give to him the": a time phrase or a quantity, not the thing given.
+_NOT_AN_OBJECT_NOUN = wordset(
+    """day next following same week weekend morning afternoon evening night whole other first last
+    moment minute year month time bit little lot few"""
+)
 _WH = wordset("what how why where when who which")
 _THAT_VERBS = wordset(
     "say says said saying suggest suggests suggested suggesting explain explained mention mentioned"
@@ -93,7 +102,12 @@ def _adverb_spans(doc: Doc) -> list[tuple[int, int]]:
     for i, w in enumerate(words):
         if w in _SUBJECTS and _run(doc, i, 3):
             verb, adverb = words[i + 1], words[i + 2]
-            if adverb in _FREQ and verb not in _NOT_MAIN_VERB and doc.word(i + 3) not in _VERB_AFTER:
+            if (
+                adverb in _FREQ
+                and verb not in _NOT_MAIN_VERB
+                and doc.word(i + 3) not in _VERB_AFTER
+                and doc.word(i - 1) not in _RELATIVE_HEAD
+            ):
                 if adverb in _STRICT_FREQ or _object_follows(doc, i + 2):
                     spans.append((doc.starts[i], doc.ends[i + 2]))
             elif (
@@ -110,15 +124,23 @@ def _adverb_spans(doc: Doc) -> list[tuple[int, int]]:
     return spans
 
 
+def _noun_phrase_follows(doc: Doc, i: int) -> bool:
+    """Word i is a determiner starting the direct object, not a time phrase or 'a bit'.
+
+    "I mentioned them the other day" and "describe her a little" are correct English.
+    """
+    return doc.word(i) in _DETERMINER and doc.word(i + 1) not in _NOT_AN_OBJECT_NOUN
+
+
 def _object_spans(doc: Doc) -> list[tuple[int, int]]:
     words, spans = doc.words, []
     for i, w in enumerate(words):
         if w in _GIVE_VERBS and _run(doc, i, 4) and words[i + 1] == "to":
-            if words[i + 2] in _OBJECT_PRONOUNS and words[i + 3] in _DETERMINER:
+            if words[i + 2] in _OBJECT_PRONOUNS and _noun_phrase_follows(doc, i + 3):
                 spans.append((doc.starts[i], doc.ends[i + 3]))
         elif w in _TO_VERBS and _run(doc, i, 3) and words[i + 1] in _OBJECT_PRONOUNS:
             after = words[i + 2]
-            if after in _DETERMINER or after in _WH or (after == "that" and w in _THAT_VERBS):
+            if _noun_phrase_follows(doc, i + 2) or after in _WH or (after == "that" and w in _THAT_VERBS):
                 spans.append((doc.starts[i], doc.ends[i + 2]))
     return spans
 

@@ -28,7 +28,7 @@ WORD_ORDER = [
     ("We watch usually films on Fridays.", "We watch usually"),
     ("I like very much football.", "like very much football"),
     ("He always is late for work.", "He always is"),
-    ("They sometimes are at the office on Saturdays.", "They sometimes are"),
+    ("They usually are at the office on Saturdays.", "They usually are"),
     ("She gave to him the book.", "gave to him the"),
     ("Can you explain me the problem?", "explain me the"),
     ("My friend described us how to get there.", "described us how"),
@@ -45,7 +45,7 @@ CORRECT = [
     "I always go to the gym. She is always late. We are never late.",
     "Give him the book, or give the book to him.",
     "He explained the problem to me and described the house to us.",
-    "I like it very much, and she never eats meat.",
+    "I like it very much, and she never eats meat. They aren't always right.",
     "I love swimming and cooking.",
     "She bought a car and two bikes. He is a teacher and my friends are doctors.",
     "I want to park near the station and to book a table at the restaurant.",
@@ -63,6 +63,7 @@ CORRECT = [
     "She was caught on camera when she ran for office.",
     "I wrote to him the next day. I mentioned them the other day. Describe her a little more.",
     "The way he talks always annoys me, and what she wanted always came first.",
+    "It sometimes is necessary, so we instead always checked.",
 ]
 
 #: B2-C1 speech: "like" as a verb, set phrases, uncountable nouns, adverbs in their right place.
@@ -99,6 +100,13 @@ def test_correct_english_raises_no_article_or_word_order_flag(text: str, style: 
     doc = Doc(asr_style(text) if style == "asr" else text)
     assert missing_articles(doc) is None
     assert word_order(doc) is None
+
+
+def test_a_subject_inside_a_relative_clause_needs_punctuation_to_be_seen() -> None:
+    """With punctuation the subject must open its clause; raw ASR text hides that (a known limit)."""
+    text = "The information you get often saves time. What I eat never changes."
+    assert word_order(Doc(text)) is None
+    assert word_order(Doc(asr_style(text))) is not None  # "information you get often saves"
 
 
 @pytest.mark.parametrize("style", ["typed", "asr"])

@@ -112,8 +112,9 @@ def _omission(doc: Doc, i: int) -> int | None:
         return None  # "from door to door", "city to city"
     if after in ("and", "or") and after2 in COUNTABLE_NOUNS:
         return None  # paired nouns go bare: "as husband and wife", "between teacher and student"
-    if doc.text[doc.ends[i] : doc.ends[i] + 1] in ("-", "/"):
-        return None  # part of a compound: "problem-free", "car-sharing"
+    follow = doc.text[doc.ends[i] : doc.ends[i] + 2]
+    if follow[:1] in ("-", "/", "_", "\\") or (follow[:1] == "." and follow[1:].isalnum()):
+        return None  # part of a compound or a name: "problem-free", "car-sharing", "window.onload"
     if i + 1 < len(doc.words) and doc.adjacent(i) and doc.words[i + 1] not in _BOUNDARY:
         return None  # the noun modifies another word ("bought car seats") or the phrase goes on
     return t

@@ -15,8 +15,10 @@ English with the same words stays silent:
   "describe him" or "introduce me" alone are correct, so a determiner or wh-word must follow,
   and not one starting a time phrase ("I mentioned them the other day").
 
-A subject inside a relative or embedded clause ("the way he talks always annoys me", "where she
-usually is on Mondays") is recognised by the word before it or the verb after the adverb.
+The subject must open its clause, so one inside a relative or embedded clause ("the way he talks
+always annoys me", "where she usually is on Mondays") stays silent; on unpunctuated ASR text clause
+starts are invisible, so there only a word like "what", "where" or "that" before it rules it out; before "be" only always,
+never and usually are flagged ("it sometimes is necessary" is fine in writing).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _AUXILIARIES_AND_CLAUSE_VERBS = wordset(
     """be been being do does did don't doesn't didn't have has had haven't hasn't hadn't will would
     can could shall should may might must won't wouldn't can't cannot couldn't shouldn't also just
     almost still nearly hardly really only even actually probably certainly definitely maybe quite
-    ever not think thought guess believe believed know knew feel felt say said mean meant suppose
+    ever not isn't aren't wasn't weren't ain't mustn't needn't instead then now already soon too so all both each think thought guess believe believed know knew feel felt say said mean meant suppose
     hope hoped realise realised realize realized notice noticed remember remembered forget forgot
     agree wish bet reckon admit doubt hear heard see saw understand understood expect expected find
     found imagine"""
@@ -46,10 +48,21 @@ _NOT_OBJECT = wordset(
 _CLAUSE_BREAK = wordset(
     "and or but so because when if while though although since until before after as than then um uh"
 )
-# "where he usually is on Mondays", "as it always was in the past": the subject was moved, not misplaced.
-_EMBEDDING = wordset("where what how as than who which whatever wherever however")
-# Before the subject these make it a relative clause: "the way he talks always annoys me".
-_RELATIVE_HEAD = _EMBEDDING | wordset("that way thing things everything something anything nothing all one")
+# The subject must open its clause (after punctuation or one of these), so that a subject inside a
+# relative or embedded clause stays silent: "the way he talks always annoys me", "where she usually is".
+_CLAUSE_OPENERS = wordset(
+    """and but or so because when if then um uh er erm well yes no now today yesterday tomorrow also
+    actually basically anyway okay ok though although while since until morning afternoon evening
+    night weekend weekends summer winter spring autumn holidays mondays tuesdays wednesdays thursdays
+    fridays saturdays sundays"""
+)
+# Without punctuation (raw ASR) clause starts are invisible: then only these words rule a subject out.
+_EMBEDDING = wordset(
+    """where what how as than who which whatever wherever however that way thing things everything
+    something anything nothing all one"""
+)
+# Only these are wrong before "be" often enough: "it sometimes is necessary" is fine in writing.
+_BEFORE_BE = wordset("always never usually")
 # A verb straight after the adverb: the subject belonged to a relative clause ("what I eat never changes").
 _VERB_AFTER = wordset(
     """is was are were has had have does did do makes made happens happened changes changed works
@@ -92,6 +105,13 @@ def _object_follows(doc: Doc, i: int) -> bool:
     return _run(doc, i, 2) and doc.words[i + 1] not in _NOT_OBJECT
 
 
+def _opens_clause(doc: Doc, i: int) -> bool:
+    """Word i starts the text, follows punctuation, or follows a clause opener (or, unpunctuated, no embedder)."""
+    if i == 0 or not doc.adjacent(i - 1) or doc.words[i - 1] in _CLAUSE_OPENERS:
+        return True
+    return not doc.punctuated and doc.words[i - 1] not in _EMBEDDING
+
+
 def _very_much_misplaced(doc: Doc, i: int) -> bool:
     """'like very much football': the object comes after 'very much' instead of before it."""
     return _run(doc, i, 3) and _object_follows(doc, i + 2)
@@ -106,17 +126,18 @@ def _adverb_spans(doc: Doc) -> list[tuple[int, int]]:
                 adverb in _FREQ
                 and verb not in _NOT_MAIN_VERB
                 and doc.word(i + 3) not in _VERB_AFTER
-                and doc.word(i - 1) not in _RELATIVE_HEAD
+                and not verb.endswith("ly")
+                and _opens_clause(doc, i)
             ):
                 if adverb in _STRICT_FREQ or _object_follows(doc, i + 2):
                     spans.append((doc.starts[i], doc.ends[i + 2]))
             elif (
-                verb in _FREQ
+                verb in _BEFORE_BE
                 and adverb in _BE
                 and not (verb == "never" and adverb in ("was", "were"))
                 and _run(doc, i, 4)
                 and words[i + 3] not in _CLAUSE_BREAK
-                and doc.word(i - 1) not in _EMBEDDING
+                and _opens_clause(doc, i)
             ):
                 spans.append((doc.starts[i], doc.ends[i + 2]))
         elif w in _LIKE_VERBS and words[i + 1 : i + 3] == ["very", "much"] and _very_much_misplaced(doc, i):

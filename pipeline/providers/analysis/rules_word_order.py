@@ -32,12 +32,13 @@ _BE = wordset("am is are was were")
 # Not a main verb after a subject, or a verb taking a clause ("I think sometimes it is hard").
 _AUXILIARIES_AND_CLAUSE_VERBS = wordset(
     """be been being do does did don't doesn't didn't have has had haven't hasn't hadn't will would
-    can could shall should may might must won't wouldn't can't cannot couldn't shouldn't also just
-    almost still nearly hardly really only even actually probably certainly definitely maybe quite
-    ever not isn't aren't wasn't weren't ain't mustn't needn't instead then now already soon too so all both each think thought guess believe believed know knew feel felt say said mean meant suppose
-    hope hoped realise realised realize realized notice noticed remember remembered forget forgot
-    agree wish bet reckon admit doubt hear heard see saw understand understood expect expected find
-    found imagine"""
+    can could shall should may might must won't wouldn't can't cannot couldn't shouldn't isn't
+    aren't wasn't weren't ain't mustn't needn't also just almost still nearly hardly really only
+    even actually probably certainly definitely maybe quite ever not instead then now already soon
+    too so all both each think thought guess believe believed know knew feel felt say said mean
+    meant suppose hope hoped realise realised realize realized notice noticed remember remembered
+    forget forgot agree wish bet reckon admit doubt hear heard see saw understand understood expect
+    expected find found imagine"""
 )
 _NOT_MAIN_VERB = _FREQ | _BE | _AUXILIARIES_AND_CLAUSE_VERBS
 # After the adverb these end the clause or start a phrase, not an object.

@@ -28,7 +28,7 @@ def test_without_keys_everything_is_offline(monkeypatch: pytest.MonkeyPatch) -> 
     found = specs(monkeypatch)
     # The shipped model's pinned digest is part of the code version: other weights mark transcripts stale.
     assert found["transcript"].code_version.startswith(f"faster-whisper:tiny.en@sha256:{PINNED_SHA256}:")
-    assert found["insights"].code_version.startswith("rules:rules-v1")
+    assert found["insights"].code_version.startswith("rules:rules-v2")
     assert "faster-whisper" in found["transcript"].kinds
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
+from pipeline.quality import quality_flags
 
 PREVIEW_CHARS = 600
 
@@ -33,8 +34,32 @@ def transcript_metadata(doc: Transcript) -> dict[str, object]:
         "model": doc.model,
         "audio_minutes": dg.MetadataValue.float(round(doc.usage.audio_seconds / 60, 3)),
         "audio_deleted_at": doc.audio_deleted_at.isoformat() if doc.audio_deleted_at else "kept",
+        **quality_metadata(doc),
         **usage_metadata(doc.usage),
     }
+
+
+def _number(value: float | None, digits: int = 3) -> dg.FloatMetadataValue | None:
+    return None if value is None else dg.MetadataValue.float(round(value, digits))
+
+
+def quality_metadata(doc: Transcript) -> dict[str, object]:
+    """Speech share, confidence, decoded vs declared length, and ``quality_flags`` to read at a glance."""
+    quality = doc.quality
+    if quality is None:
+        return {}
+    flags = quality_flags(quality)
+    values = {
+        "quality_flags": "; ".join(flags) if flags else "ok",
+        "speech_ratio": _number(quality.speech_ratio),
+        "mean_logprob": _number(quality.mean_logprob),
+        "no_speech_prob": _number(quality.no_speech_prob),
+        "decoded_seconds": _number(quality.decoded_seconds, 2),
+        "declared_seconds": _number(quality.declared_seconds, 2),
+        "truncated": quality.truncated,
+        "segment_count": len(doc.segments),
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _table(rows: list[dict[str, str | int]]) -> dg.TableMetadataValue:

@@ -6,18 +6,19 @@ import argparse
 import logging
 import sys
 
-from bench import batch_runs, rules_eval, s3_sensor, session_path
+from bench import batch_runs, rules_eval, s3_sensor, session_path, stt
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--only", choices=("s3_sensor", "session_path", "batch_runs", "rules_eval"), default=None
+        "--only", choices=("s3_sensor", "session_path", "batch_runs", "rules_eval", "stt"), default=None
     )
     s3_sensor.add_arguments(parser)
     session_path.add_arguments(parser)
     batch_runs.add_arguments(parser)
     rules_eval.add_arguments(parser)
+    stt.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     benches = {
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         "s3_sensor": s3_sensor.run,
         "batch_runs": batch_runs.run,
         "rules_eval": rules_eval.run,
+        "stt": stt.run,
     }
     ok = all([bench(args) for name, bench in benches.items() if args.only in (None, name)])
     return 0 if ok else 1

@@ -52,6 +52,27 @@ class UsageCost(BaseModel):
     calls: int = 0
 
 
+class TranscriptSegment(BaseModel):
+    """A stretch of recognised speech, with its times in the recording and the recognizer's confidence."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+class TranscriptQuality(BaseModel):
+    """How far a transcript can be trusted: speech share, confidence, and decoded vs declared length."""
+
+    speech_ratio: float | None = None  # share of the decoded recording that voice activity detection kept
+    mean_logprob: float | None = None  # the segments' average token log-probability, weighted by duration
+    no_speech_prob: float | None = None  # the segments' mean probability of holding no speech
+    decoded_seconds: float | None = None
+    declared_seconds: float | None = None  # the duration the container's header declares
+    truncated: bool = False  # decoded far shorter than declared: a cut-off upload
+
+
 class Transcript(BaseModel):
     """``$RESULTS_URI/transcripts/<session_id>.json``."""
 
@@ -74,6 +95,9 @@ class Transcript(BaseModel):
     input_version: str | None = None
     usage: UsageCost = Field(default_factory=UsageCost)
     audio_deleted_at: datetime | None = None
+    #: Recognised segments with times (empty for uploaded text and providers that give none).
+    segments: list[TranscriptSegment] = Field(default_factory=list)
+    quality: TranscriptQuality | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -23,10 +23,13 @@ class ProviderPlan:
     analyzer_provider: str
     analyzer_model: str
     prompt_version: str
+    stt_options: str = ""  # what else changes a transcript (the offline recognizer's decoding and compute type)
 
     @property
     def transcript_code_version(self) -> str:
-        return f"{self.stt_provider}:{self.stt_model}:s{SCHEMA_VERSION}"
+        """Changes with the provider, the model (for the offline one, its weights' SHA-256) or options."""
+        options = f":{self.stt_options}" if self.stt_options else ""
+        return f"{self.stt_provider}:{self.stt_model}{options}:s{SCHEMA_VERSION}"
 
     @property
     def insights_code_version(self) -> str:
@@ -64,15 +67,18 @@ def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: 
             PROMPT_VERSION,
         )
     if stt == "offline":
-        from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+        from pipeline.providers.speech_to_text.offline import DECODE_VERSION, FasterWhisperSpeechToText
+        from pipeline.providers.speech_to_text.whisper_model import resolve_model
 
-        stt, stt_model = PocketsphinxSpeechToText.name, PocketsphinxSpeechToText.model
+        stt, stt_model = FasterWhisperSpeechToText.name, resolve_model(settings.offline_stt_model).label
+        stt_options = f"{DECODE_VERSION}-{settings.offline_stt_compute_type}"
     else:
-        stt_model = settings.stt_model or DEFAULT_STT_MODEL
+        stt_model, stt_options = settings.stt_model or DEFAULT_STT_MODEL, ""
     return ProviderPlan(
         stt_provider=stt,
         stt_model=stt_model,
         analyzer_provider=analyzer,
         analyzer_model=analyzer_model,
         prompt_version=prompt_version,
+        stt_options=stt_options,
     )

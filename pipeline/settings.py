@@ -10,6 +10,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+#: CTranslate2's compute types; ``auto`` is int8 on CPU and float16 on CUDA.
+COMPUTE_TYPES = (
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the variable and what it accepts."""
@@ -55,6 +68,9 @@ class Settings:
     prices: Mapping[str, Any] | None = None
     context_windows: Mapping[str, Any] | None = None
     uploads_events_queue_url: str | None = None
+    offline_stt_model: str = "tiny.en"
+    offline_stt_device: str = "auto"
+    offline_stt_compute_type: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -75,18 +91,27 @@ class Settings:
             results_uri=env.get("RESULTS_URI", "").strip() or cls.results_uri,
             status_db_url=env.get("STATUS_DB_URL", "").strip() or cls.status_db_url,
             stt_provider=_choice(env, "STT_PROVIDER", "auto", ("auto", "openai", "offline")),
-            analyzer_provider=_choice(env, "ANALYZER_PROVIDER", "auto", ("auto", "anthropic", "openai", "offline")),
+            analyzer_provider=_choice(
+                env, "ANALYZER_PROVIDER", "auto", ("auto", "anthropic", "openai", "offline")
+            ),
             stt_model=env.get("STT_MODEL", "").strip() or None,
             analyzer_model=env.get("ANALYZER_MODEL", "").strip() or None,
             audio_retention=_choice(env, "AUDIO_RETENTION", "keep", ("keep", "delete_after_transcription")),
             quiet_seconds=_number(env, "UPLOAD_QUIET_SECONDS", cls.quiet_seconds),
-            sensor_interval_seconds=int(_number(env, "SENSOR_INTERVAL_SECONDS", cls.sensor_interval_seconds, 1)),
+            sensor_interval_seconds=int(
+                _number(env, "SENSOR_INTERVAL_SECONDS", cls.sensor_interval_seconds, 1)
+            ),
             max_runs_per_tick=int(_number(env, "SENSOR_MAX_RUNS_PER_TICK", cls.max_runs_per_tick, 1)),
-            provider_timeout_seconds=_number(env, "PROVIDER_TIMEOUT_SECONDS", cls.provider_timeout_seconds, 1),
+            provider_timeout_seconds=_number(
+                env, "PROVIDER_TIMEOUT_SECONDS", cls.provider_timeout_seconds, 1
+            ),
             provider_max_retries=int(_number(env, "PROVIDER_MAX_RETRIES", cls.provider_max_retries)),
             breaker_threshold=int(_number(env, "PROVIDER_BREAKER_THRESHOLD", cls.breaker_threshold, 1)),
             max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),
             prices=prices,
             context_windows=context_windows,
             uploads_events_queue_url=env.get("UPLOADS_EVENTS_QUEUE_URL", "").strip() or None,
+            offline_stt_model=env.get("OFFLINE_STT_MODEL", "").strip() or cls.offline_stt_model,
+            offline_stt_device=_choice(env, "OFFLINE_STT_DEVICE", "auto", ("auto", "cpu", "cuda")),
+            offline_stt_compute_type=_choice(env, "OFFLINE_STT_COMPUTE_TYPE", "auto", COMPUTE_TYPES),
         )

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from pipeline.errors import PermanentError
 from pipeline.memo import sha256_hex
-from pipeline.models import SessionState, Transcript, UsageCost, utcnow
+from pipeline.models import SessionState, Transcript, TranscriptQuality, TranscriptSegment, UsageCost, utcnow
 from pipeline.providers.speech_to_text import SpeechResult, transcribe_audio
+from pipeline.quality import quality_flags
 from pipeline.services import Services, transcript_key
 from pipeline.tracking import tracked
 from pipeline.uploads import TEXT_NAME, SessionUpload, load_session, read_manifest, split_key, validate_id
@@ -107,8 +108,13 @@ def _speech(services: Services, session_id: str, audio: Path, digest: str, langu
     cached = services.memo.get("transcript", memo_key)
     if cached is not None:
         log.info("session %s: reusing the stored %s/%s transcription", session_id, stt.name, stt.model)
+        quality = cached.get("quality")
         return SpeechResult(
-            cached["text"], cached["duration_seconds"], UsageCost.model_validate(cached["usage"])
+            cached["text"],
+            cached["duration_seconds"],
+            UsageCost.model_validate(cached["usage"]),
+            tuple(TranscriptSegment.model_validate(s) for s in cached.get("segments", [])),
+            TranscriptQuality.model_validate(quality) if quality else None,
         )
     # Chunks already paid for in a failed attempt are reused: a retry pays only for the rest.
     chunks = services.memo.stage("transcript_chunks")
@@ -116,7 +122,13 @@ def _speech(services: Services, session_id: str, audio: Path, digest: str, langu
         lambda: transcribe_audio(stt, audio, language=language, chunk_cache=chunks)
     )
     if not result.text.strip():
-        raise PermanentError(f"no speech was recognised in the audio of session {session_id}")
+        flags = quality_flags(result.quality)
+        raise PermanentError(
+            f"no speech was recognised in the audio of session {session_id} "
+            f"({result.duration_seconds:.1f} s decoded{': ' + '; '.join(flags) if flags else ''}): "
+            "check that the recording has audible speech and was uploaded completely",
+            session_id=session_id,
+        )
     services.memo.put(
         "transcript",
         memo_key,
@@ -124,6 +136,8 @@ def _speech(services: Services, session_id: str, audio: Path, digest: str, langu
             "text": result.text,
             "duration_seconds": result.duration_seconds,
             "usage": result.usage.model_dump(),
+            "segments": [s.model_dump() for s in result.segments],
+            "quality": result.quality.model_dump() if result.quality else None,
         },
     )
     return result
@@ -177,6 +191,7 @@ def _transcribe(services: Services, session_id: str, upload: SessionUpload) -> T
         digest = sha256_hex(raw)
         text, source, duration = _decode_text(raw, session_id), "text", None
         provider, model, usage = "upload", TEXT_NAME, UsageCost()
+        segments, quality = [], None
     else:
         # One local copy serves both the hash and the recognizer (on S3, one download, not two).
         with services.uploads.local_file(media.key) as path:
@@ -187,6 +202,7 @@ def _transcribe(services: Services, session_id: str, upload: SessionUpload) -> T
             speech = _speech(services, session_id, path, digest, manifest.language)
         text, source, duration = speech.text.strip(), "audio", speech.duration_seconds
         provider, model, usage = services.speech_to_text.name, services.speech_to_text.model, speech.usage
+        segments, quality = list(speech.segments), speech.quality
     words = len(text.split())
     transcript = Transcript(
         session_id=session_id,
@@ -204,6 +220,8 @@ def _transcribe(services: Services, session_id: str, upload: SessionUpload) -> T
         input_sha256=digest,
         input_version=media.version,
         usage=usage,
+        segments=segments,
+        quality=quality,
     )
     services.results.write_model(transcript_key(session_id), transcript)
     if source == "audio" and services.audio_retention == "delete_after_transcription":

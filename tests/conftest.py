@@ -37,13 +37,13 @@ def uploads_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def services(tmp_path: Path, uploads_dir: Path) -> Services:
     from pipeline.providers.analysis.rules import RuleBasedAnalyzer
-    from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+    from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
 
     return Services(
         uploads=LocalStorage(uploads_dir),
         results=LocalStorage(tmp_path / "results"),
         status=StatusStore(f"sqlite:///{tmp_path}/status.db"),
-        speech_to_text=PocketsphinxSpeechToText(),
+        speech_to_text=FasterWhisperSpeechToText(),
         analyzer=RuleBasedAnalyzer(),
     )
 

@@ -64,9 +64,14 @@ def build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: st
 def _build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:
     provider = choose_stt(settings, openai_key)
     if provider == "offline":
-        from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+        from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
 
-        return PocketsphinxSpeechToText(max_audio_seconds=settings.max_audio_seconds)
+        return FasterWhisperSpeechToText(
+            model=settings.offline_stt_model,
+            device=settings.offline_stt_device,
+            compute_type=settings.offline_stt_compute_type,
+            max_audio_seconds=settings.max_audio_seconds,
+        )
     from pipeline.providers.speech_to_text.openai_stt import OpenAISpeechToText
 
     return OpenAISpeechToText(

@@ -61,8 +61,20 @@ def test_audio_session_is_transcribed_offline(tmp_path: Path, uploads_dir: Path,
     [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["a1"])
     assert result.success
     transcript = json.loads((tmp_path / "results/transcripts/a1.json").read_text())
-    assert transcript["provider"] == "pocketsphinx" and transcript["source"] == "audio"
+    assert transcript["provider"] == "faster-whisper" and transcript["source"] == "audio"
     assert transcript["duration_seconds"] > 1 and transcript["word_count"] > 2
+    assert transcript["segments"] and transcript["quality"]["truncated"] is False
+    meta = latest_metadata(instance, "transcript", "a1")
+    assert meta["quality_flags"].value == "ok" and meta["speech_ratio"].value > 0.7
+
+
+def test_a_truncated_upload_is_flagged_in_the_transcript_metadata(tmp_path: Path, uploads_dir: Path, instance) -> None:
+    add_session(uploads_dir, "ana", "cut1", audio="truncated.webm")
+    [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["cut1"])
+    assert result.success  # what did arrive is analysed; the flag says it is not the whole recording
+    meta = latest_metadata(instance, "transcript", "cut1")
+    assert meta["quality_flags"].value.startswith("truncated: the file declares 16.1 s but only 7.8 s decode")
+    assert meta["truncated"].value is True and meta["declared_seconds"].value > 2 * meta["decoded_seconds"].value
 
 
 def test_corrupt_audio_fails_once_without_retries_and_is_marked_failed(

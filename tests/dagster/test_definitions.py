@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
+from pipeline.providers.speech_to_text.whisper_model import PINNED_SHA256
 from pipeline.settings import ConfigError, Settings
 
 
 def specs(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, dg.AssetSpec]:
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "STT_PROVIDER", "ANALYZER_PROVIDER", "ANALYZER_MODEL"):
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "STT_PROVIDER", "ANALYZER_PROVIDER", "ANALYZER_MODEL",
+                 "OFFLINE_STT_MODEL", "OFFLINE_STT_COMPUTE_TYPE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -22,9 +26,22 @@ def specs(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, dg.AssetSpec
 
 def test_without_keys_everything_is_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     found = specs(monkeypatch)
-    assert found["transcript"].code_version.startswith("pocketsphinx:en-us")
+    # The shipped model's pinned digest is part of the code version: other weights mark transcripts stale.
+    assert found["transcript"].code_version.startswith(f"faster-whisper:tiny.en@sha256:{PINNED_SHA256}:")
     assert found["insights"].code_version.startswith("rules:rules-v2")
-    assert "pocketsphinx" in found["transcript"].kinds
+    assert "faster-whisper" in found["transcript"].kinds
+
+
+def test_another_offline_model_or_compute_type_changes_the_transcript_code_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    before = specs(monkeypatch)["transcript"].code_version
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"other weights")
+    other = specs(monkeypatch, OFFLINE_STT_MODEL=str(folder))["transcript"].code_version
+    assert other.startswith(f"faster-whisper:my-model@sha256:{hashlib.sha256(b'other weights').hexdigest()}:")
+    assert specs(monkeypatch, OFFLINE_STT_COMPUTE_TYPE="float32")["transcript"].code_version not in (before, other)
 
 
 def test_auto_picks_cloud_providers_by_key_and_pools_follow(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +86,9 @@ def test_importing_the_code_location_reads_no_config_and_no_cloud_sdk() -> None:
         "os.environ['STT_PROVIDER'] = 'not-a-provider'\n"  # would raise if read at import
         "import pipeline.definitions, assets.sessions, sensors.uploads\n"
         "assert 'openai' not in sys.modules and 'anthropic' not in sys.modules, sorted(sys.modules)\n"
+        # The offline recognizer's native libraries load on first use, not with the code location.
+        "heavy = {'faster_whisper', 'ctranslate2', 'onnxruntime', 'av'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -60,7 +60,7 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
         for folder in ("transcripts", "insights", "pattern_profiles"):
             assert (results / folder / f"{session}.json").exists(), f"{folder}/{session}.json missing"
     assert "could not be decoded" in status.get("corrupt1").error
-    assert json.loads((results / "transcripts" / "webm1.json").read_text())["provider"] == "pocketsphinx"
+    assert json.loads((results / "transcripts" / "webm1.json").read_text())["provider"] == "faster-whisper"
     profile = json.loads((results / "pattern_profiles" / "late1.json").read_text())
     assert profile["learner_id"] == "ben" and "text2" in profile["session_ids"]
 

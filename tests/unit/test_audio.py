@@ -1,8 +1,9 @@
-"""pipeline.audio: decoding every upload format to 16 kHz mono, rejecting bad files, chunking at silence, WAV encoding."""
+"""pipeline.audio: decoding every upload format to 16 kHz mono, streaming in windows, rejecting bad files, chunking, WAV."""
 
 from __future__ import annotations
 
 import io
+import tracemalloc
 import wave
 from pathlib import Path
 
@@ -13,10 +14,12 @@ import pytest
 from pipeline.audio import (
     SAMPLE_RATE,
     SUPPORTED_FORMATS,
+    PcmStream,
     decode_pcm16k,
     duration_seconds,
     encode_wav,
     split_at_silence,
+    windows,
 )
 from pipeline.errors import PermanentError
 from pipeline.uploads import AUDIO_EXTENSIONS
@@ -160,3 +163,46 @@ def test_encode_wav_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "chunk.wav"
     path.write_bytes(data)
     assert np.array_equal(decode_pcm16k(path), samples)
+
+
+def test_windows_cover_the_decoded_audio_exactly_and_cut_in_pauses() -> None:
+    stream = PcmStream(FIXTURES / "learner-market.webm")
+    pieces = list(windows(stream, SAMPLE_RATE, max_seconds=4))
+    assert [offset for offset, _ in pieces] == list(np.cumsum([0] + [len(w) for _, w in pieces[:-1]]))
+    assert all(len(w) <= 4 * SAMPLE_RATE for _, w in pieces) and len(pieces) >= 4
+    whole = decode_pcm16k(FIXTURES / "learner-market.webm")
+    assert np.array_equal(np.concatenate([w for _, w in pieces]), whole)
+    assert stream.decoded_samples == len(whole)
+    assert stream.declared_seconds == pytest.approx(len(whole) / SAMPLE_RATE, abs=0.05)
+
+
+def test_truncated_webm_declares_more_than_it_decodes() -> None:
+    stream = PcmStream(FIXTURES / "truncated.webm")
+    assert sum(len(block) for block in stream) == stream.decoded_samples
+    assert stream.declared_seconds is not None and stream.decoded_seconds < 0.6 * stream.declared_seconds
+
+
+def test_an_hour_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """Window by window, one hour (115 MB as 16 kHz int16) never sits in memory whole."""
+    rate = 8_000  # a WAV the decoder reads quickly; resampled to 16 kHz like every upload
+    path = tmp_path / "hour.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        minute = tone(60.0, rate=rate, freq=220.0).astype("<i2").tobytes()
+        for _ in range(60):
+            out.writeframes(minute)
+    stream = PcmStream(path)
+    tracemalloc.start()
+    try:
+        longest = count = 0
+        for _, window in windows(stream, SAMPLE_RATE, max_seconds=90):
+            longest, count = max(longest, len(window)), count + 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert stream.decoded_seconds == pytest.approx(3600, abs=1)
+    assert longest <= 90 * SAMPLE_RATE and count >= 40
+    whole = 3600 * SAMPLE_RATE * 2
+    assert peak < 30e6, f"peak {peak / 1e6:.0f} MB traced while streaming (the whole hour is {whole / 1e6:.0f} MB)"

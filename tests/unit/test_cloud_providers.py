@@ -82,6 +82,7 @@ def test_success_records_usage_and_cost(kind: str, fake: FakeAPI, speech: Path) 
     assert (usage.calls, fake.paid_calls, usage.cost_usd > 0, usage.latency_seconds > 0) == (1, 1, True, True)
     if kind == "stt":
         assert result.duration_seconds > 1
+        assert result.quality is not None and not result.quality.truncated and result.quality.speech_ratio is None
         assert usage.cost_usd == pytest.approx(
             estimate_cost(provider.model, audio_seconds=result.duration_seconds)
         )
@@ -92,6 +93,13 @@ def test_success_records_usage_and_cost(kind: str, fake: FakeAPI, speech: Path) 
             estimate_cost(provider.model, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
         )
         assert result.dropped_examples == 0
+
+
+def test_a_truncated_upload_is_flagged_by_the_cloud_recognizer_too(fake: FakeAPI) -> None:
+    result = build("stt", fake).transcribe(ROOT / "tests/fixtures/audio/truncated.webm", language="en")
+    quality = result.quality
+    assert quality is not None and quality.truncated
+    assert quality.declared_seconds is not None and quality.declared_seconds > 2 * quality.decoded_seconds
 
 
 @pytest.mark.parametrize("kind", KINDS)

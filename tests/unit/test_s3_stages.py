@@ -13,7 +13,7 @@ from pipeline.errors import PermanentError
 from pipeline.models import PatternProfile, SessionState
 from pipeline.profiling import profile_session
 from pipeline.providers.analysis.rules import RuleBasedAnalyzer
-from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
+from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
 from pipeline.services import Services
 from pipeline.status import StatusStore
 from pipeline.storage import open_storage
@@ -30,7 +30,7 @@ def s3_services(s3_bucket, tmp_path: Path) -> Services:  # noqa: F811
         uploads=open_storage(s3_bucket.uri("uploads"), s3_client=s3_bucket.client),
         results=open_storage(s3_bucket.uri("results"), s3_client=s3_bucket.client),
         status=StatusStore(f"sqlite:///{tmp_path}/status.db"),
-        speech_to_text=PocketsphinxSpeechToText(),
+        speech_to_text=FasterWhisperSpeechToText(),
         analyzer=RuleBasedAnalyzer(),
         audio_retention="delete_after_transcription",
     )
@@ -41,7 +41,7 @@ def test_audio_session_on_s3_runs_every_stage_and_deletes_the_audio(s3_services:
     uploads.write_bytes("ana/s3a/audio.ogg", (AUDIO / "speech.ogg").read_bytes())
     uploads.write_bytes("ana/s3a/session.json", b'{"recorded_at": "2026-01-05T10:00:00Z"}')
     transcript = transcribe_session(s3_services, "s3a")
-    assert transcript.provider == "pocketsphinx" and transcript.audio_deleted_at is not None
+    assert transcript.provider == "faster-whisper" and transcript.audio_deleted_at is not None
     assert not uploads.exists("ana/s3a/audio.ogg") and uploads.exists("ana/s3a/session.json")
     analyze_session(s3_services, "s3a")
     profile, _ = profile_session(s3_services, "s3a")

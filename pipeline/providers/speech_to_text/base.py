@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from pipeline.models import UsageCost
+from pipeline.models import TranscriptQuality, TranscriptSegment, UsageCost
 from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
 
 
@@ -15,12 +15,14 @@ class SpeechResult:
     text: str
     duration_seconds: float  # measured locally from the decoded audio, never taken from a provider
     usage: UsageCost = field(default_factory=UsageCost)
+    segments: tuple[TranscriptSegment, ...] = ()  # with times in the recording, where the provider gives them
+    quality: TranscriptQuality | None = None
 
 
 class SpeechToText(Protocol):
     """Turns one local audio file into text. Raises PermanentError or TransientError on failure."""
 
-    name: str  # provider name recorded in results, e.g. "pocketsphinx", "openai"
+    name: str  # provider name recorded in results, e.g. "faster-whisper", "openai"
     model: str
 
     def transcribe(self, audio: Path, *, language: str) -> SpeechResult: ...

@@ -1,8 +1,13 @@
-"""Offline speech-to-text with PocketSphinx and the US-English model bundled in its wheel.
+"""Offline speech-to-text: Whisper on CTranslate2 (faster-whisper), tiny.en by default, no network.
 
-It needs no key, no network and no download, so the demo, the tests and users without a cloud
-account all get transcripts. It is far less accurate than a cloud model (it mishears some words,
-especially of synthetic or accented speech); ``STT_PROVIDER=openai`` is the accurate choice.
+It needs no key and no download (the default weights ship in a pinned, digest-checked package, see
+``whisper_model``), so the demo, the tests and users who may not send voices to a cloud all get
+usable transcripts. Two choices keep what a learner actually said, which is what this product
+reports on: voice activity detection (Silero, shipped in the faster-whisper wheel) drops silences
+Whisper would otherwise fill with invented text, and a disfluent, ungrammatical initial prompt
+nudges the decoder to transcribe fillers and errors instead of correcting them. Each window is
+decoded independently (``condition_on_previous_text=False``), so one misheard stretch cannot
+steer the next. Audio is decoded and recognised window by window: memory does not grow with length.
 """
 
 from __future__ import annotations
@@ -14,106 +19,173 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from pipeline.audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, decode_pcm16k, duration_seconds, split_at_silence
+from pipeline.audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, PcmStream, windows
 from pipeline.errors import PermanentError
-from pipeline.models import UsageCost
+from pipeline.models import TranscriptSegment, UsageCost
 from pipeline.providers.speech_to_text.base import SpeechResult
+from pipeline.providers.speech_to_text.whisper_model import DEFAULT_MODEL, resolve_model, verify_pinned
+from pipeline.quality import summarise
 
 logger = logging.getLogger(__name__)
 
-# PocketSphinx normalises each utterance over its whole length; ~20 s keeps that estimate local
-# and the search lattice small, and cuts at pauses keep words whole.
-DEFAULT_SEGMENT_SECONDS = 20.0
+#: Seconds of audio recognised at a time: ~4 MB of float32, and long enough that cuts are rare.
+DEFAULT_WINDOW_SECONDS = 90.0
+#: Whisper continues in the style of its prompt: fillers, repetitions and learner grammar included.
+LEARNER_PROMPT = (
+    "Um, so, uh, I goes to the the market yesterday, and, like, we buy some... you know, more better."
+)
+#: Changes whenever the decoding options below do, so stored transcripts show as stale.
+DECODE_VERSION = "d1"
+DECODE_OPTIONS: dict[str, Any] = {
+    "beam_size": 5,
+    "temperature": 0.0,  # greedy-equivalent and deterministic: no sampling fallback that rewrites speech
+    "condition_on_previous_text": False,
+    "initial_prompt": LEARNER_PROMPT,
+    "vad_filter": True,
+    "vad_parameters": {"min_silence_duration_ms": 500},
+}
 
 
 def is_english(language: str) -> bool:
-    """``en``, ``EN``, ``en-GB``, ``en_US``... are English; the bundled model knows nothing else."""
-    return language.replace("_", "-").split("-", 1)[0].lower() == "en"
+    """``en``, ``EN``, ``en-GB``, ``en_US``... are English."""
+    return primary_language(language) == "en"
 
 
-class PocketsphinxSpeechToText:
+def primary_language(language: str) -> str:
+    return language.replace("_", "-").split("-", 1)[0].lower()
+
+
+class FasterWhisperSpeechToText:
     """The offline :class:`~pipeline.providers.speech_to_text.base.SpeechToText`.
 
-    The decoder takes a fraction of a second and ~100 MB to load, so it is built on first use and
-    reused. It is not thread-safe: a lock serialises recognition (decoding the file runs outside it).
+    The model (~1 s and ~150 MB for tiny.en) is loaded on first use and reused; CTranslate2 models
+    may be called from several threads, so only loading is serialised.
     """
 
-    name = "pocketsphinx"
-    model = "en-us"
+    name = "faster-whisper"
 
     def __init__(
         self,
         *,
-        segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+        model: str = DEFAULT_MODEL,
+        device: str = "auto",
+        compute_type: str = "auto",
         max_audio_seconds: float = DEFAULT_MAX_SECONDS,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        cpu_threads: int = 0,
     ) -> None:
-        self.segment_seconds = segment_seconds
+        self.ref = resolve_model(model)
+        self.model = self.ref.label
+        self.device = device
+        self.compute_type = compute_type
         self.max_audio_seconds = max_audio_seconds
-        self._decoder: Any = None  # pocketsphinx.Decoder; the package ships no type information
+        self.window_seconds = window_seconds
+        self.cpu_threads = cpu_threads
+        self._whisper: Any = None  # faster_whisper.WhisperModel, imported on first use
         self._lock = threading.Lock()
 
     def transcribe(self, audio: Path, *, language: str) -> SpeechResult:
-        """Recognise ``audio``; PermanentError for non-English, undecodable or speechless audio."""
-        if not is_english(language):
+        """Recognise ``audio`` window by window; PermanentError for unsupported languages or bad files."""
+        whisper = self._get_model()
+        if not whisper.model.is_multilingual and not is_english(language):
             raise PermanentError(
-                f"the offline recognizer (pocketsphinx) only supports English, but this session's language "
-                f"is {language!r}; set STT_PROVIDER=openai to transcribe other languages"
+                f"the offline model {self.ref.name} only recognises English, but this session's language is "
+                f"{language!r}; set OFFLINE_STT_MODEL to a multilingual model (e.g. small) or STT_PROVIDER=openai"
             )
-        samples = decode_pcm16k(audio, max_seconds=self.max_audio_seconds)
-        duration = duration_seconds(samples)
         started = time.perf_counter()
-        segments = split_at_silence(samples, SAMPLE_RATE, self.segment_seconds)
-        with self._lock:
-            texts = [self._recognise(samples[start:end]) for start, end in segments]
-        text = " ".join(t for t in texts if t)
+        stream = PcmStream(audio, max_seconds=self.max_audio_seconds)
+        segments: list[TranscriptSegment] = []
+        speech_seconds = 0.0
+        for offset, window in windows(stream, SAMPLE_RATE, self.window_seconds):
+            found, speech = self._recognise(whisper, window, offset / SAMPLE_RATE, primary_language(language))
+            segments.extend(found)
+            speech_seconds += speech
         elapsed = time.perf_counter() - started
+        duration = stream.decoded_seconds
+        quality = summarise(
+            segments,
+            decoded_seconds=duration,
+            declared_seconds=stream.declared_seconds,
+            speech_seconds=speech_seconds,
+        )
+        text = " ".join(s.text for s in segments)
         logger.info(
-            "pocketsphinx: %.1f s of audio in %d segment(s), %d words, %.2f s",
+            "faster-whisper %s: %.1f s of audio (%.0f%% speech) in %.2f s, %d segments, %d words%s",
+            self.ref.name,
             duration,
+            100 * (quality.speech_ratio or 0.0),
+            elapsed,
             len(segments),
             len(text.split()),
-            elapsed,
+            ", TRUNCATED upload" if quality.truncated else "",
         )
-        logger.debug("pocketsphinx text: %s", text)
-        if not text:
-            raise PermanentError(
-                f"no speech recognised in the audio ({duration:.1f} s): check that the recording has "
-                "audible English speech, or set STT_PROVIDER=openai for a more sensitive recognizer"
-            )
         return SpeechResult(
             text=text,
             duration_seconds=duration,
             usage=UsageCost(audio_seconds=duration, latency_seconds=round(elapsed, 3), calls=0),
+            segments=tuple(segments),
+            quality=quality,
         )
 
-    def _recognise(self, segment: npt.NDArray[np.int16]) -> str:
-        """One utterance -> its best hypothesis; the caller holds the lock."""
-        decoder = self._get_decoder()
+    def _recognise(
+        self, whisper: Any, window: np.ndarray, offset: float, language: str
+    ) -> tuple[list[TranscriptSegment], float]:
+        """One window -> its segments (times in the whole recording) and seconds of speech VAD kept."""
+        samples = window.astype(np.float32) / 32768.0
+        pieces, info = whisper.transcribe(samples, language=language, **DECODE_OPTIONS)
+        found = [
+            TranscriptSegment(
+                start=round(offset + piece.start, 2),
+                end=round(offset + piece.end, 2),
+                text=piece.text.strip(),
+                avg_logprob=round(piece.avg_logprob, 4),
+                no_speech_prob=round(piece.no_speech_prob, 4),
+            )
+            for piece in pieces  # a generator: decoding happens here
+            if piece.text.strip()
+        ]
+        return found, float(info.duration_after_vad)
+
+    def _get_model(self) -> Any:
+        with self._lock:
+            if self._whisper is None:
+                self._whisper = self._load()
+            return self._whisper
+
+    def _load(self) -> Any:
+        if self.ref.pinned:
+            verify_pinned(self.ref.path / "model.bin")
+        from faster_whisper import WhisperModel  # imported here: CTranslate2 and ONNX Runtime are heavy
+
+        device = self.device
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        compute_type = self.compute_type
+        if compute_type == "auto":
+            compute_type = "int8" if device == "cpu" else "float16"
+        started = time.perf_counter()
         try:
-            decoder.start_utt()
-            try:
-                decoder.process_raw(segment.tobytes(), full_utt=True)
-            finally:
-                decoder.end_utt()  # an utterance left open would make every later start_utt fail
-        except RuntimeError as exc:  # pocketsphinx's only failure signal; the same input fails again
-            raise PermanentError(f"pocketsphinx could not process the audio ({exc})") from exc
-        hypothesis = decoder.hyp()
-        return hypothesis.hypstr.strip() if hypothesis is not None else ""
-
-    def _get_decoder(self) -> Any:
-        if self._decoder is None:
-            # Imported here so that importing the providers package never loads the native library.
-            import pocketsphinx
-
-            try:
-                # The default config points at the model inside the wheel (pocketsphinx.get_model_path()).
-                self._decoder = pocketsphinx.Decoder(loglevel="ERROR")
-            except (RuntimeError, ValueError) as exc:
-                raise PermanentError(
-                    f"the pocketsphinx model under {pocketsphinx.get_model_path()} could not be loaded "
-                    f"({exc}); reinstall the pocketsphinx package"
-                ) from exc
-            logger.info("pocketsphinx decoder loaded from %s", pocketsphinx.get_model_path())
-        return self._decoder
+            whisper = WhisperModel(
+                str(self.ref.path),
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=self.cpu_threads,
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise PermanentError(
+                f"the Whisper model {self.ref.name} in {self.ref.path} could not be loaded on {device} "
+                f"({compute_type}): {exc}; check OFFLINE_STT_MODEL, OFFLINE_STT_DEVICE and OFFLINE_STT_COMPUTE_TYPE"
+            ) from exc
+        logger.info(
+            "loaded Whisper %s (%s, %s on %s) in %.2f s",
+            self.ref.name,
+            self.model,
+            compute_type,
+            device,
+            time.perf_counter() - started,
+        )
+        return whisper

@@ -17,6 +17,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pipeline import audio as codec
 from pipeline.errors import PermanentError
 from pipeline.models import UsageCost
@@ -25,6 +27,7 @@ from pipeline.providers.chunk_cache import ChunkCache, chunk_key
 from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
 from pipeline.providers.speech_to_text.base import SpeechResult
+from pipeline.quality import summarise
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +70,8 @@ class OpenAISpeechToText(CloudProvider):
         self._api.prepare()
         started = time.monotonic()
         decode_kwargs = {"max_seconds": self._max_audio_seconds} if self._max_audio_seconds else {}
-        samples = codec.decode_pcm16k(audio, **decode_kwargs)
+        stream = codec.PcmStream(audio, **decode_kwargs)
+        samples = np.concatenate(list(stream))
         duration = codec.duration_seconds(samples, codec.SAMPLE_RATE)
         pieces = self._plan(audio, samples, duration)
         hint = language_hint(language)
@@ -101,7 +105,11 @@ class OpenAISpeechToText(CloudProvider):
             reused,
             usage.latency_seconds,
         )
-        return SpeechResult(text=" ".join(t for t in texts if t), duration_seconds=duration, usage=usage)
+        # No segments (the json format has none), but a truncated upload is flagged like offline.
+        quality = summarise((), decoded_seconds=duration, declared_seconds=stream.declared_seconds, speech_seconds=None)
+        return SpeechResult(
+            text=" ".join(t for t in texts if t), duration_seconds=duration, usage=usage, quality=quality
+        )
 
     def _plan(
         self, path: Path, samples: codec.Samples, duration: float

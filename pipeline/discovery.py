@@ -8,7 +8,7 @@ changed; the ETag on S3) differs from the one a run was requested for, is a cand
 only decide readiness, so preserved old times and skewed clocks lose nothing. Ready candidates are
 ranked oldest first and at most ``max_sessions`` are requested; the rest stay open in the registry
 for the next tick, which finds them again without a listing of its own. The cursor holds only the
-tick number and the feed's own state.
+tick number (the feed's own state is kept in the registry, per tick).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ PENDING_LIMIT_SECONDS = 24 * 3600.0
 @dataclass
 class DiscoveryCursor:
     tick: int = 0  # the last tick the daemon committed
-    feed: dict[str, Any] = field(default_factory=dict)  # the change feed's own state, e.g. SQS receipts
+    feed: dict[str, Any] = field(default_factory=dict)  # a feed state from an older release's cursor
 
     def to_json(self) -> str:
-        return json.dumps({"v": 2, "tick": self.tick, "feed": self.feed})
+        return json.dumps({"v": 2, "tick": self.tick, **({"feed": self.feed} if self.feed else {})})
 
     @classmethod
     def from_json(cls, raw: str | None) -> DiscoveryCursor:
@@ -144,10 +144,12 @@ def discover(
     listing_mode = feed is None or isinstance(feed, ListingFeed)
     if listing_mode:
         uploads, rejected = group_sessions(storage.list())
-        listings, feed_state, known = 1, {}, registry.rows()
+        listings, known = 1, registry.rows()
     else:
         assert feed is not None
-        changed, feed_state = feed.changes(dict(cursor.feed))
+        # The state of the last committed tick (cursors of older releases carried it themselves).
+        changed, feed_state = feed.changes(dict(cursor.feed) or registry.feed_state(cursor.tick))
+        registry.save_feed_state(tick, feed_state)
         touched, rejected = group_sessions(changed)
         uploads, listings = [], 0
         for upload in touched:  # an event shows one object: the folder is listed whole, once
@@ -204,7 +206,7 @@ def discover(
         waiting,
         len(selected) - len(ready),
         listings,
-        DiscoveryCursor(tick, feed_state),
+        DiscoveryCursor(tick),
     )
 
 

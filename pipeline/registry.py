@@ -8,13 +8,17 @@ the next tick confirms those marks if the cursor it receives says that tick was 
 them if not (the daemon never stored that tick, so its runs must be requested again).
 
 Rejected folders (invalid ids, an id owned by another learner, no media after a day) live in their
-own table under the folder path as uploaded, so they can never touch a valid session's row.
+own table under the folder path as uploaded, so they can never touch a valid session's row. A
+change feed's own state (SQS receipt handles to acknowledge) is kept per tick here too, so the
+cursor stays a number.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -48,6 +52,13 @@ rejections_table = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
+feed_state_table = sa.Table(
+    "upload_feed_state",
+    metadata,
+    sa.Column("tick", sa.Integer, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),  # the change feed's state after that tick (JSON)
 )
 
 _CHUNK = 500  # ids per IN (...) query, well below SQLite's parameter limit
@@ -93,7 +104,7 @@ class UploadRegistry:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[registry_table, rejections_table])
+        metadata.create_all(engine, tables=[registry_table, rejections_table, feed_state_table])
         ensure_columns(engine, registry_table)
         ensure_columns(engine, rejections_table)
 
@@ -111,6 +122,20 @@ class UploadRegistry:
                 .where(t.c.pending_tick > committed_tick)
                 .values(pending_version=None, pending_tick=None, open=True)
             )
+
+    def feed_state(self, tick: int) -> dict[str, Any]:
+        """The change feed's state as tick ``tick`` left it ({} if none)."""
+        t = feed_state_table
+        with self.engine.connect() as conn:
+            raw = conn.execute(sa.select(t.c.state).where(t.c.tick == tick)).scalar()
+        return json.loads(raw) if raw else {}
+
+    def save_feed_state(self, tick: int, state: dict[str, Any]) -> None:
+        """Keep the feed's state of ``tick`` (e.g. SQS receipts to acknowledge once it is committed)."""
+        t = feed_state_table
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(sa.or_(t.c.tick == tick, t.c.tick < tick - 1)))
+            conn.execute(t.insert().values(tick=tick, state=json.dumps(state)))
 
     def rows(self, folders: Iterable[str] | None = None) -> dict[str, FolderRow]:
         """The rows of ``folders`` (all rows when None), by folder."""

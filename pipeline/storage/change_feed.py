@@ -5,8 +5,8 @@ prefix (100,000 sessions: tens of seconds a tick). S3 event notifications delive
 queue cost in proportion to what is new. Both sit behind ``ChangeFeed`` so discovery is the same.
 
 The SQS feed is at-least-once without loss: a tick never deletes the messages it receives. Their
-receipt handles go into the returned state, which the sensor stores in its cursor only if the tick
-is committed; the next call deletes them first. A tick that is not committed leaves its messages
+receipt handles go into the returned state, which discovery keeps under the tick's number; the next
+tick deletes those of the last tick the daemon committed, first. A tick that is not committed leaves its messages
 to reappear after the visibility timeout, and a replay only shows discovery objects whose content
 versions its registry already has, which request nothing.
 """

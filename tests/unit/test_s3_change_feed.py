@@ -65,7 +65,9 @@ def test_finds_only_new_ready_sessions_and_a_committed_tick_empties_the_queue(s3
     env.session("ana", "s3", manifest=False)  # media only, recent: settles first
     first = env.tick(DiscoveryCursor())
     assert ids(first) == ["s1", "s2"] and first.waiting == 1
-    assert len(first.cursor.feed["receipts"]) == 6  # 5 objects + the s3:TestEvent, not yet deleted
+    receipts = env.registry.feed_state(first.cursor.tick)["receipts"]
+    assert len(receipts) == 6  # 5 objects + the s3:TestEvent, not yet deleted
+    assert len(first.cursor.to_json()) < 40  # the cursor is a tick number: receipts live in the registry
     assert env.queued() == 6
     second = env.tick(DiscoveryCursor.from_json(first.cursor.to_json()))  # committed: acknowledges
     assert second.ready == [] and second.waiting == 1  # s3 is still settling, from the registry
@@ -164,7 +166,7 @@ def test_at_most_max_messages_per_tick_and_the_rest_next_tick(s3_bucket: S3Bucke
     for i in range(4):
         env.session("ana", f"s{i}")  # 8 events + the test event
     first = env.tick(DiscoveryCursor())
-    assert len(first.cursor.feed["receipts"]) == 5
+    assert len(env.registry.feed_state(first.cursor.tick)["receipts"]) == 5
     second = env.tick(first.cursor)
     assert set(ids(first)) | set(ids(second)) == {"s0", "s1", "s2", "s3"}
     env.tick(second.cursor)
@@ -176,3 +178,19 @@ def test_cursors_of_the_watermark_release_still_load() -> None:
     assert DiscoveryCursor.from_json(old) == DiscoveryCursor(0, {"receipts": ["h1"]})
     cursor = DiscoveryCursor(7, feed={"receipts": ["h1"]})
     assert DiscoveryCursor.from_json(cursor.to_json()).feed == {"receipts": ["h1"]}
+
+
+def test_a_backlog_is_drained_from_the_registry_without_listings(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket)
+    for i in range(30):
+        env.session(f"l{i % 3}", f"s{i:02d}")
+    cursor, seen = DiscoveryCursor(), set()
+    for backlog in (20, 10, 0):
+        found = discover(env.storage, env.registry, env.status, cursor, now=time.time(), quiet_seconds=3600,
+                         max_sessions=10, feed=env.feed)
+        assert len(found.ready) == 10 and found.backlog == backlog and found.listings == 0
+        assert not seen & set(ids(found))
+        seen |= set(ids(found))
+        cursor = found.cursor
+    assert len(seen) == 30
+    assert env.tick(cursor).ready == [] and env.queued() == 0  # the last tick's receipts acknowledged

@@ -22,7 +22,14 @@ from pipeline.registry import FolderRow, UploadRegistry
 from pipeline.status import StatusStore
 from pipeline.storage import ObjectInfo, Storage
 from pipeline.storage.change_feed import ChangeFeed, ListingFeed
-from pipeline.uploads import Rejection, SessionUpload, content_version, group_sessions, load_session
+from pipeline.uploads import (
+    Rejection,
+    SessionUpload,
+    content_version,
+    group_sessions,
+    is_valid_id,
+    load_session,
+)
 
 #: A folder that never receives its media is reported after this long (and processed if it comes).
 PENDING_LIMIT_SECONDS = 24 * 3600.0
@@ -54,7 +61,7 @@ class ReadyUpload:
     session_id: str
     media_key: str
     version: str
-    latest_change: float
+    seen_at: float  # when the sensor first saw this version (its own clock)
     reupload: bool  # an earlier version of it was already requested
 
     @property
@@ -198,8 +205,8 @@ def discover(
     fresh = dict(registry.record_rejections((r.folder, r.message) for r in rejected))
     return Discovery(
         [
-            ReadyUpload(r.learner_id, r.session_id, r.media_key or "", r.content_version or "",
-                        max(min(r.latest_mtime, now), 0.0), r.requested_version is not None)
+            ReadyUpload(r.learner_id, r.session_id, r.media_key or "", r.content_version or "", r.changed_at,
+                        r.requested_version is not None)
             for r in ready
         ],
         [r for r in rejected if fresh.get(r.folder) == r.message],
@@ -212,7 +219,10 @@ def discover(
 
 def _owned(status: StatusStore, rows: list[FolderRow]) -> tuple[list[FolderRow], dict[FolderRow, str]]:
     """Split ready rows into those whose session id is free or theirs, and collisions with their owner."""
-    owners = {s: row.learner_id for s, row in status.get_many(r.session_id for r in rows).items() if row.learner_id}
+    # A row under an invalid learner id was written by an older release's rejection: it owns nothing.
+    owners = {
+        s: row.learner_id for s, row in status.get_many(r.session_id for r in rows).items() if is_valid_id(row.learner_id)
+    }
     selected, collisions = [], {}
     for row in rows:
         owner = owners.setdefault(row.session_id, row.learner_id)  # first folder of a new id owns it

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from pipeline.models import SessionState, SessionStatus, utcnow
+from pipeline.uploads import ID_RE
 
 metadata = sa.MetaData()
 sessions_table = sa.Table(
@@ -112,9 +113,8 @@ class StatusStore:
         t = sessions_table
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(t.c.learner_id, t.c.upload_version).where(t.c.session_id == session_id)).first()
-            if row is not None and (
-                row.learner_id not in ("", learner_id) or version is None or row.upload_version == version
-            ):
+            owned = row is not None and bool(ID_RE.fullmatch(row.learner_id)) and row.learner_id != learner_id
+            if row is not None and (owned or version is None or row.upload_version == version):
                 return False
             values = {
                 "learner_id": learner_id,

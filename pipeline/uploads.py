@@ -27,6 +27,10 @@ MANIFEST_NAME = "session.json"
 MEDIA_NAMES = (TEXT_NAME, *(f"audio.{ext}" for ext in AUDIO_EXTENSIONS))
 
 
+def is_valid_id(value: str | None) -> bool:
+    return bool(value) and ID_RE.fullmatch(value) is not None  # type: ignore[arg-type]
+
+
 def validate_id(value: str, kind: str = "session id") -> str:
     """Return ``value`` if it is a valid learner or session id, else raise a PermanentError saying why."""
     if not ID_RE.fullmatch(value):

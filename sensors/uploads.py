@@ -63,7 +63,7 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
                 upload.session_id,
                 upload.learner_id,
                 media_key=upload.media_key,
-                uploaded_at=datetime.fromtimestamp(upload.latest_change, UTC),
+                uploaded_at=datetime.fromtimestamp(upload.seen_at, UTC),
                 version=upload.version,
             )
         batches = [run for run in runs if len(run.uploads) > 1]

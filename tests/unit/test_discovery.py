@@ -218,3 +218,12 @@ def test_malformed_manifest_is_a_permanent_error_naming_the_problem(tmp_path: Pa
         read_manifest(storage, load_session(storage, "ana", "s1"))
     with pytest.raises(PermanentError, match="not valid JSON"):
         read_manifest(storage, load_session(storage, "ana", "s2"))
+
+
+def test_a_status_row_left_by_an_older_release_rejection_does_not_block_the_real_session(env: Env) -> None:
+    # Before the registry, a rejected "bad learner/s42/" wrote FAILED under "s42" itself.
+    env.status.set_state("s42", SessionState.FAILED, learner_id="bad learner", error="invalid learner id")
+    env.session("ana", "s42")
+    assert ids(env.tick()) == ["s42"]
+    row = env.status.get("s42")
+    assert (row.learner_id, row.state, row.error) == ("ana", SessionState.UPLOADED, None)

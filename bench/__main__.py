@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m bench [--sessions N]`` (``make bench``)."""
+"""Run every benchmark: ``python -m bench [--only NAME]`` (``make bench``)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,27 @@ import argparse
 import logging
 import sys
 
-from bench import batch_runs, rules_eval, s3_sensor, session_path, stt
+from bench import batch_runs, rules_eval, s3_sensor, session_path, stt, upload_burst
+
+#: Each bench module offers ``add_arguments(parser)`` and ``run(args) -> bool``.
+BENCHES = {
+    "session_path": session_path,
+    "s3_sensor": s3_sensor,
+    "batch_runs": batch_runs,
+    "upload_burst": upload_burst,
+    "rules_eval": rules_eval,
+    "stt": stt,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--only", choices=("s3_sensor", "session_path", "batch_runs", "rules_eval", "stt"), default=None
-    )
-    s3_sensor.add_arguments(parser)
-    session_path.add_arguments(parser)
-    batch_runs.add_arguments(parser)
-    rules_eval.add_arguments(parser)
-    stt.add_arguments(parser)
+    parser.add_argument("--only", choices=tuple(BENCHES), default=None)
+    for module in BENCHES.values():
+        module.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    benches = {
-        "session_path": session_path.run,
-        "s3_sensor": s3_sensor.run,
-        "batch_runs": batch_runs.run,
-        "rules_eval": rules_eval.run,
-        "stt": stt.run,
-    }
-    ok = all([bench(args) for name, bench in benches.items() if args.only in (None, name)])
+    ok = all([module.run(args) for name, module in BENCHES.items() if args.only in (None, name)])
     return 0 if ok else 1
 
 

@@ -17,13 +17,16 @@ import argparse
 import logging
 import math
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.discovery import DiscoveryCursor, discover
-from pipeline.storage.change_feed import OVERLAP_SECONDS, ListingFeed, SqsChangeFeed
+from pipeline.registry import UploadRegistry
+from pipeline.status import StatusStore
+from pipeline.storage.change_feed import ListingFeed, SqsChangeFeed
 from pipeline.storage.s3 import S3Storage
 from tests.fakes.s3_server import (
     create_bucket,
@@ -94,11 +97,19 @@ def run(args: argparse.Namespace) -> bool:
         )
         logger.info("seeded %d sessions (%d objects) in %.1f s", existing, 2 * existing, seed_seconds)
 
-        # Listings date objects to the second: start the new uploads in the next whole second, and
-        # put the cursor's watermark between the two, as a sensor that had seen the old ones would.
+        # A sensor that has seen the existing sessions: its registry knows them (two listing ticks,
+        # the second confirming the first). Every measured tick starts from that cursor, so each
+        # method finds the same new sessions (a tick that is not committed leaves nothing behind).
+        status = StatusStore(f"sqlite:///{tempfile.mkdtemp()}/status.db")
+        registry = UploadRegistry(status.engine)
+        known_seconds, seen = _timed(
+            lambda: discover(storage, registry, status, DiscoveryCursor(), now=time.time(),
+                             quiet_seconds=3600, max_sessions=10 * existing)
+        )
+        cursor = discover(storage, registry, status, seen.cursor, now=time.time(), quiet_seconds=3600).cursor
+        logger.info("registered %d sessions in %.1f s", len(seen.ready), known_seconds)
         seeded_until = math.floor(time.time())
         since = seeded_until + 0.5
-        cursor = DiscoveryCursor(watermark=since + OVERLAP_SECONDS)
         sqs, queue_url = subscribe_queue(bucket, PREFIX)
         time.sleep(max(0.0, seeded_until + 1.01 - time.time()))
         for i in range(existing, existing + new):
@@ -108,19 +119,20 @@ def run(args: argparse.Namespace) -> bool:
 
         def tick(feed: Any, from_cursor: DiscoveryCursor = cursor) -> Any:
             return discover(
-                storage, from_cursor, now=time.time(), quiet_seconds=3600, max_sessions=10_000, feed=feed
+                storage, registry, status, from_cursor, now=time.time(), quiet_seconds=3600,
+                max_sessions=10_000, feed=feed,
             )
 
         feed = SqsChangeFeed(sqs, queue_url, PREFIX, bucket.name)
         rows: list[tuple[str, float, int]] = []
         sqs_seconds, found = _timed(lambda: tick(feed))
         rows.append(("tick, SQS event feed", sqs_seconds, len(found.ready)))
+        listing_seconds, listed = _timed(lambda: tick(ListingFeed(storage)))  # from the same cursor
+        ok = sorted(u.session_id for u in listed.ready) == expected
         ack_seconds, acked = _timed(lambda: tick(feed, found.cursor))
         rows.append(("next tick, SQS (acks previous, finds none)", ack_seconds, len(acked.ready)))
-        ok = sorted(u.session_id for u in found.ready) == expected and acked.ready == []
-        listing_seconds, listed = _timed(lambda: tick(ListingFeed(storage)))
         rows.append(("tick, full listing (ListingFeed)", listing_seconds, len(listed.ready)))
-        ok = ok and sorted(u.session_id for u in listed.ready) == expected
+        ok = ok and sorted(u.session_id for u in found.ready) == expected and acked.ready == []
         if not args.skip_dagster_aws:
             from dagster_aws.s3.sensor import get_objects
 

@@ -60,6 +60,7 @@ def sensor_path(count: int) -> dict[str, float]:
             "STT_PROVIDER": "offline",
             "ANALYZER_PROVIDER": "offline",
             "SENSOR_INTERVAL_SECONDS": "2",
+            "SENSOR_BATCH_THRESHOLD": "1000000",  # one run per session: bench upload_burst compares batching
         }
         uploads.mkdir()
         status = StatusStore(status_url)

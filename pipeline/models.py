@@ -198,4 +198,6 @@ class SessionStatus(BaseModel):
     uploaded_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
     run_id: str | None = None  # the Dagster run that last changed the state
+    upload_version: str | None = None  # the upload's content version the sensor last requested a run for
+    result_version: str | None = None  # the content version the stored results were computed from
     error_kind: Literal["permanent", "transient"] | None = None

@@ -82,7 +82,7 @@ class PipelineResource(dg.ConfigurableResource):
             raise ConfigError("UPLOADS_EVENTS_QUEUE_URL needs an s3:// UPLOADS_URI")
         import boto3  # dagster-aws's dependency; honours AWS_ENDPOINT_URL, AWS_REGION, credentials
 
-        # Receipt handles ride in the sensor cursor until the next tick: bound them to what a tick can use.
+        # Receipt handles are kept until the next tick acknowledges them: bound them to what a tick can use.
         max_messages = 2 * self.settings().max_runs_per_tick
         return SqsChangeFeed(boto3.client("sqs"), queue_url, uploads.prefix, uploads.bucket, max_messages)
 

@@ -61,6 +61,8 @@ class Settings:
     quiet_seconds: float = 10.0
     sensor_interval_seconds: int = 15
     max_runs_per_tick: int = 500
+    batch_threshold: int = 3
+    batch_size: int = 25
     provider_timeout_seconds: float = 120.0
     provider_max_retries: int = 2
     breaker_threshold: int = 3
@@ -102,6 +104,8 @@ class Settings:
                 _number(env, "SENSOR_INTERVAL_SECONDS", cls.sensor_interval_seconds, 1)
             ),
             max_runs_per_tick=int(_number(env, "SENSOR_MAX_RUNS_PER_TICK", cls.max_runs_per_tick, 1)),
+            batch_threshold=int(_number(env, "SENSOR_BATCH_THRESHOLD", cls.batch_threshold, 0)),
+            batch_size=int(_number(env, "SENSOR_BATCH_SIZE", cls.batch_size, 1)),
             provider_timeout_seconds=_number(
                 env, "PROVIDER_TIMEOUT_SECONDS", cls.provider_timeout_seconds, 1
             ),

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from pipeline.models import SessionState, SessionStatus, utcnow
+from pipeline.uploads import ID_RE
 
 metadata = sa.MetaData()
 sessions_table = sa.Table(
@@ -41,6 +42,8 @@ sessions_table = sa.Table(
     sa.Column("error_kind", sa.String(16), nullable=True),  # "permanent" | "transient" with FAILED
     sa.Column("pattern_counts", sa.Text, nullable=True),  # JSON {pattern_id: frequency} of its insights
     sa.Column("profile_digest", sa.String(64), nullable=True),  # digest of its stored profile snapshot
+    sa.Column("upload_version", sa.String(128), nullable=True),  # content version the sensor last requested
+    sa.Column("result_version", sa.String(128), nullable=True),  # content version the stored results came from
 )
 
 
@@ -93,23 +96,44 @@ class StatusStore:
         ensure_columns(self.engine, sessions_table)
 
     def register(
-        self, session_id: str, learner_id: str, *, media_key: str | None, uploaded_at: datetime | None
+        self,
+        session_id: str,
+        learner_id: str,
+        *,
+        media_key: str | None,
+        uploaded_at: datetime | None,
+        version: str | None = None,
     ) -> bool:
-        """Record a newly discovered session as UPLOADED; returns False if it was already known."""
+        """Record a discovered session (or a new content version of it) as UPLOADED.
+
+        Returns False, changing nothing, when the session is already known with this version: a
+        replayed tick never resets a processed session. A new version of the same learner's
+        session starts its lifecycle again; a row of another learner is never touched.
+        """
+        t = sessions_table
         with self.engine.begin() as conn:
-            if conn.execute(sa.select(sessions_table.c.session_id).where(sessions_table.c.session_id == session_id)).first():
+            row = conn.execute(sa.select(t.c.learner_id, t.c.upload_version).where(t.c.session_id == session_id)).first()
+            owned = row is not None and bool(ID_RE.fullmatch(row.learner_id)) and row.learner_id != learner_id
+            if row is not None and (owned or version is None or row.upload_version == version):
                 return False
-            conn.execute(
-                sessions_table.insert().values(
-                    session_id=session_id,
-                    learner_id=learner_id,
-                    state=SessionState.UPLOADED.value,
-                    media_key=media_key,
-                    uploaded_at=uploaded_at,
-                    updated_at=utcnow(),
-                )
-            )
+            values = {
+                "learner_id": learner_id,
+                "state": SessionState.UPLOADED.value,
+                "media_key": media_key,
+                "uploaded_at": uploaded_at,
+                "upload_version": version,
+                "updated_at": utcnow(),
+            }
+            if row is None:
+                conn.execute(t.insert().values(session_id=session_id, **values))
+            else:
+                conn.execute(t.update().where(t.c.session_id == session_id).values(error=None, error_kind=None, **values))
             return True
+
+    def save_result_version(self, session_id: str, version: str) -> None:
+        """Record which content version of the upload the session's stored results come from."""
+        with self.engine.begin() as conn:
+            conn.execute(sessions_table.update().where(sessions_table.c.session_id == session_id).values(result_version=version))
 
     def set_state(
         self,
@@ -251,25 +275,10 @@ def _to_status(row: sa.Row) -> SessionStatus:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.status [--learner ID] [--state FAILED]``: the status table, for operators."""
-    import argparse
-    import os
-    import sys
+    """``python -m pipeline.status``: sessions and rejected uploads (``pipeline.status_cli``)."""
+    from pipeline.status_cli import main as cli
 
-    from pipeline.settings import Settings
-
-    parser = argparse.ArgumentParser(prog="python -m pipeline.status", description=main.__doc__)
-    parser.add_argument("--learner")
-    parser.add_argument("--state", choices=[s.value for s in SessionState])
-    args = parser.parse_args(argv)
-    store = StatusStore(Settings.from_env(os.environ).status_db_url)
-    rows = store.list(learner_id=args.learner, state=SessionState(args.state) if args.state else None)
-    for row in rows:
-        sys.stdout.write(
-            f"{row.session_id:<24} {row.learner_id:<20} {row.state.value:<12} "
-            f"{row.updated_at:%Y-%m-%d %H:%M:%S}  {row.error or ''}\n"
-        )
-    return 0
+    return cli(argv)
 
 
 if __name__ == "__main__":

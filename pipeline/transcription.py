@@ -75,17 +75,30 @@ def _stored(services: Services, session_id: str) -> Transcript | None:
 def _reusable(services: Services, stored: Transcript, upload: SessionUpload | None) -> bool:
     """Whether ``stored`` already stands for the session's current media under the current provider plan.
 
-    Decided from metadata only (the listing's ETag or size and mtime), so a re-execution after a
-    crash, or after the audio was deleted by the retention policy, needs no media and pays nothing.
+    Decided from metadata only (the listing's ETag or size and mtime, and the content hash the
+    sensor registered), so a re-execution after a crash, or after the audio was deleted by the
+    retention policy, needs no media and pays nothing; a re-upload with other bytes (even with the
+    old size and mtime) is never mistaken for the stored one.
     """
     stt = services.speech_to_text
     if stored.source == "audio" and (stored.provider, stored.model) != (stt.name, stt.model):
         return False
     if upload is None or upload.media is None:
         return stored.audio_deleted_at is not None  # deleted by retention, nothing uploaded since
-    return stored.input_version == upload.media.version and (
-        (stored.source == "text") == (upload.media.key.endswith(TEXT_NAME))
-    )
+    if (stored.source == "text") != upload.media.key.endswith(TEXT_NAME):
+        return False
+    registered = services.status.get(stored.session_id)
+    expected = registered.upload_version if registered else None
+    if expected and expected.startswith("sha256:") and not upload.media.etag:
+        return stored.input_sha256 == expected.removeprefix("sha256:")
+    return stored.input_version == upload.media.version
+
+
+def _result_version(transcript: Transcript) -> str:
+    """The content version (as the sensor names it) of the media a transcript was made from."""
+    if transcript.input_version and transcript.input_version.startswith("etag:"):
+        return transcript.input_version
+    return f"sha256:{transcript.input_sha256}"
 
 
 def _decode_text(raw: bytes, session_id: str) -> str:
@@ -165,10 +178,13 @@ def transcribe_session(services: Services, session_id: str) -> Transcript:
                 recorded_at=stored.recorded_at,
                 run_id=services.run_id,
             )
+            services.status.save_result_version(session_id, _result_version(stored))
             return stored
         if upload is None or upload.media is None:
             raise _missing_media(services, session_id, stored)
-        return _transcribe(services, session_id, upload)
+        transcript = _transcribe(services, session_id, upload)
+        services.status.save_result_version(session_id, _result_version(transcript))
+        return transcript
 
 
 def _transcribe(services: Services, session_id: str, upload: SessionUpload) -> Transcript:

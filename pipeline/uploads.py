@@ -1,8 +1,10 @@
 """The upload contract: where sessions live, when one is ready, and which ids are valid.
 
 ``$UPLOADS_URI/<learner_id>/<session_id>/audio.<ext> | transcript.txt [+ session.json]``.
-A session is ready once ``session.json`` exists (the client's commit marker) or its media has not
-changed for a quiet period, so a half-written upload is never picked up.
+A session is ready once its media is there and either ``session.json`` exists (the client's commit
+marker, uploaded last) or the media has not changed for a quiet period, so a half-written upload is
+never picked up. A session is identified by its folder and its media's content version, never by
+timestamps (see ``pipeline.discovery``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
 TEXT_NAME = "transcript.txt"
 MANIFEST_NAME = "session.json"
 MEDIA_NAMES = (TEXT_NAME, *(f"audio.{ext}" for ext in AUDIO_EXTENSIONS))
+
+
+def is_valid_id(value: str | None) -> bool:
+    return bool(value) and ID_RE.fullmatch(value) is not None  # type: ignore[arg-type]
 
 
 def validate_id(value: str, kind: str = "session id") -> str:
@@ -64,10 +70,19 @@ class SessionUpload:
         return max((info.modified for info in self.files.values()), default=0.0)
 
     def is_ready(self, now: float, quiet_seconds: float) -> bool:
-        if self.manifest is not None:
-            return True
-        media = self.media
-        return media is not None and now - self.latest_change >= quiet_seconds
+        """The commit marker counts only once the media is there; without it, the quiet period."""
+        if self.media is None:
+            return False
+        return self.manifest is not None or now - self.latest_change >= quiet_seconds
+
+
+def content_version(info: ObjectInfo, sha256_hex: str | None = None) -> str:
+    """What identifies an object's content: its ETag on S3, else the sha256 of its bytes."""
+    if info.etag:
+        return f"etag:{info.etag}"
+    if sha256_hex is None:
+        raise ValueError(f"{info.key} has no ETag: its content version needs the sha256 of its bytes")
+    return f"sha256:{sha256_hex}"
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,11 @@ class Rejection:
     learner_id: str
     session_id: str
     message: str
+
+    @property
+    def folder(self) -> str:
+        """The folder as uploaded (learner/session), whatever its ids: how rejections are recorded."""
+        return f"{self.learner_id}/{self.session_id}"
 
 
 def split_key(key: str) -> tuple[str, str, str] | None:

@@ -1,5 +1,4 @@
-"""The uploads sensor: registers each ready upload as a partition and requests one run for it."""
-
+"""The uploads sensor: registers each ready upload as a partition and requests its run (or a batch's)."""
 
 import time
 from datetime import UTC, datetime
@@ -7,20 +6,25 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.partitions import sessions_partitions
+from pipeline.batches import PlannedRun, plan_runs
 from pipeline.discovery import DiscoveryCursor, discover
-from pipeline.models import SessionState
+from pipeline.registry import UploadRegistry
 from pipeline.resources import PipelineResource
-from pipeline.uploads import Rejection
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def _reject(context: dg.SensorEvaluationContext, pipeline: PipelineResource, rejection: Rejection) -> None:
-    # Not a valid partition key, so it can't get a run: the status store is where it fails visibly.
-    context.log.warning(f"rejected upload {rejection.key}: {rejection.message}")
-    pipeline.status_store().set_state(
-        rejection.session_id[:64],
-        SessionState.FAILED,
-        learner_id=rejection.learner_id[:64],
-        error=rejection.message,
+def run_request(run: PlannedRun) -> dg.RunRequest:
+    """One session: its partition. Several: the range of the keys this tick added for them.
+
+    The ``learner_id`` tag (one run per learner at a time) goes on every run of one learner; a
+    batch of several learners is serialised with their other runs by the learner lock instead.
+    """
+    tags = {"learner_id": run.learner_ids[0]} if len(run.learner_ids) == 1 else {"learners": str(len(run.learner_ids))}
+    if len(run.uploads) == 1:
+        return dg.RunRequest(run_key=run.run_key, partition_key=run.session_ids[0], tags=tags)
+    return dg.RunRequest(
+        run_key=run.run_key, tags={**tags, RANGE_START: run.session_ids[0], RANGE_END: run.session_ids[-1]}
     )
 
 
@@ -32,12 +36,14 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def uploads_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineResource) -> dg.SensorResult:
-        """Look at what changed in the uploads since the last tick; one run per newly ready session."""
+        """Request runs for the uploads that are new or changed and ready; batch a burst."""
         settings = pipeline.settings()
         status = pipeline.status_store()
         uploads = pipeline.uploads()
         found = discover(
             uploads,
+            UploadRegistry(status.engine),
+            status,
             DiscoveryCursor.from_json(context.cursor),
             now=time.time(),
             quiet_seconds=settings.quiet_seconds,
@@ -45,35 +51,32 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
             feed=pipeline.change_feed(uploads),
         )
         for rejection in found.rejected:
-            _reject(context, pipeline, rejection)
-        run_requests, new_keys = [], []
+            # Recorded under its own folder (python -m pipeline.status): no session's row changes.
+            context.log.warning(f"rejected upload folder {rejection.folder}/: {rejection.message}")
+        existing = {u.session_id for u in found.ready if context.instance.has_dynamic_partition(
+            sessions_partitions.name, u.session_id)}
+        runs, new_keys = plan_runs(
+            found.ready, existing, threshold=settings.batch_threshold, size=settings.batch_size
+        )
         for upload in found.ready:
-            known = status.get(upload.session_id)
-            if known is not None and known.learner_id and known.learner_id != upload.learner_id:
-                context.log.warning(
-                    f"session id {upload.session_id} of learner {upload.learner_id} is already used by learner "
-                    f"{known.learner_id}; session ids must be unique across learners: rename the folder"
-                )
-                continue
             status.register(
                 upload.session_id,
                 upload.learner_id,
-                media_key=upload.media.key if upload.media else None,
-                uploaded_at=datetime.fromtimestamp(upload.latest_change, UTC),
+                media_key=upload.media_key,
+                uploaded_at=datetime.fromtimestamp(upload.seen_at, UTC),
+                version=upload.version,
             )
-            if not context.instance.has_dynamic_partition(sessions_partitions.name, upload.session_id):
-                new_keys.append(upload.session_id)
-            run_requests.append(
-                dg.RunRequest(
-                    run_key=upload.session_id,
-                    partition_key=upload.session_id,
-                    tags={"learner_id": upload.learner_id},
-                )
+        batches = [run for run in runs if len(run.uploads) > 1]
+        if found.ready or found.waiting or found.rejected or found.backlog:
+            context.log.info(
+                f"{len(found.ready) + found.backlog} session(s) ready ({len(found.ready)} requested in "
+                f"{len(runs)} run(s), {found.backlog} left for the next ticks), batched "
+                f"{len(batches)} run(s) / {sum(len(b.uploads) for b in batches)} session(s), "
+                f"{found.waiting} waiting, {len(found.rejected)} rejected, "
+                f"{sum(u.reupload for u in found.ready)} re-uploaded"
             )
-        if run_requests or found.waiting:
-            context.log.info(f"{len(run_requests)} session(s) ready, {found.waiting} still settling")
         return dg.SensorResult(
-            run_requests=run_requests,
+            run_requests=[run_request(run) for run in runs],
             dynamic_partitions_requests=[sessions_partitions.build_add_request(new_keys)] if new_keys else [],
             cursor=found.cursor.to_json(),
         )

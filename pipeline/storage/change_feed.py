@@ -5,10 +5,10 @@ prefix (100,000 sessions: tens of seconds a tick). S3 event notifications delive
 queue cost in proportion to what is new. Both sit behind ``ChangeFeed`` so discovery is the same.
 
 The SQS feed is at-least-once without loss: a tick never deletes the messages it receives. Their
-receipt handles go into the returned state, which the sensor stores in its cursor only if the tick
-is committed; the next call deletes them first. A tick that is not committed leaves its messages
-to reappear after the visibility timeout, and the replay only re-emits session ids, which the
-sensor's ``run_key`` turns into no-ops.
+receipt handles go into the returned state, which discovery keeps under the tick's number; the next
+tick deletes those of the last tick the daemon committed, first. A tick that is not committed leaves its messages
+to reappear after the visibility timeout, and a replay only shows discovery objects whose content
+versions its registry already has, which request nothing.
 """
 
 from __future__ import annotations
@@ -28,10 +28,6 @@ from pipeline.storage.base import ObjectInfo, Storage
 
 logger = logging.getLogger(__name__)
 
-#: Objects modified this many seconds before the watermark are looked at again: listings and
-#: clocks are not perfectly ordered (S3 timestamps have 1 s resolution), and looking twice is free.
-OVERLAP_SECONDS = 5.0
-
 _SQS_BATCH = 10  # the most ReceiveMessage returns and DeleteMessageBatch accepts
 _TRANSIENT_STATUS = 500
 
@@ -39,23 +35,22 @@ _TRANSIENT_STATUS = 500
 class ChangeFeed(Protocol):
     """The objects changed since ``state``, and the state to persist for the next call.
 
-    ``state`` is what this feed returned last time (``{}`` at first), plus ``watermark``: the
-    newest modification time discovery has seen, for feeds that filter by time. Removed objects
-    need not be reported: discovery lists each touched session folder whole anyway.
+    ``state`` is what this feed returned last time (``{}`` at first). Removed objects need not be
+    reported: discovery lists each touched session folder whole anyway. No feed filters by time:
+    discovery compares content versions with its registry, so old timestamps lose nothing.
     """
 
     def changes(self, state: dict[str, Any]) -> tuple[list[ObjectInfo], dict[str, Any]]: ...
 
 
 class ListingFeed:
-    """Lists everything and keeps what changed since the watermark: simple, but O(objects) a tick."""
+    """Lists everything (one listing of the prefix): simple, but O(objects) a tick."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
     def changes(self, state: dict[str, Any]) -> tuple[list[ObjectInfo], dict[str, Any]]:
-        since = float(state.get("watermark", 0.0)) - OVERLAP_SECONDS
-        return [info for info in self.storage.list() if info.modified > since], {}
+        return list(self.storage.list()), {}
 
 
 class SqsChangeFeed:
@@ -151,6 +146,7 @@ class SqsChangeFeed:
             key = unquote_plus(s3["object"]["key"])
             modified = datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")).timestamp()
             size = int(s3["object"].get("size", 0))
+            etag = str(s3["object"].get("eTag") or "").strip('"') or None  # absent on removals
         except (KeyError, TypeError, ValueError, AttributeError):
             logger.warning("ignoring a malformed S3 event record: %.200r", record)
             return None
@@ -160,7 +156,7 @@ class SqsChangeFeed:
         relative = key[len(root) :]
         if any(part.startswith(".") for part in relative.split("/")):
             return None  # hidden files, skipped as the listings skip them
-        return ObjectInfo(key=relative, size=size, modified=modified), name.startswith("ObjectCreated")
+        return ObjectInfo(key=relative, size=size, modified=modified, etag=etag), name.startswith("ObjectCreated")
 
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:

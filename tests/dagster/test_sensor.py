@@ -9,9 +9,12 @@ import pytest
 
 from pipeline.definitions import defs
 from pipeline.models import SessionState
+from pipeline.registry import UploadRegistry
 from pipeline.status import StatusStore
 from tests.conftest import add_session
 from tests.dagster.helpers import offline_resource
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @pytest.fixture
@@ -41,10 +44,11 @@ def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
     add_session(uploads_dir, "ben", "s3", text="Still uploading.", manifest=None)  # not quiet yet
     resource = offline_resource(tmp_path, uploads_dir)
     data = tick(sensor, instance, resource)
-    assert sorted((r.run_key, r.partition_key, r.tags["learner_id"]) for r in data.run_requests) == [
+    assert sorted((r.run_key.split(":")[0], r.partition_key, r.tags["learner_id"]) for r in data.run_requests) == [
         ("s1", "s1", "ana"),
         ("s2", "s2", "ben"),
     ]
+    assert all(len(r.run_key.split(":")[1]) == 12 for r in data.run_requests)  # <session id>:<content version>
     [add] = data.dynamic_partitions_requests
     assert add.partitions_def_name == "sessions" and sorted(add.partition_keys) == ["s1", "s2"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
@@ -58,7 +62,7 @@ def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
 def test_quiet_period_readiness(sensor, instance, tmp_path: Path, uploads_dir: Path) -> None:
     add_session(uploads_dir, "ana", "s3", text="Uploading.", manifest=None)
     resource = offline_resource(tmp_path, uploads_dir, quiet_seconds=0.0)
-    assert [r.run_key for r in tick(sensor, instance, resource).run_requests] == ["s3"]
+    assert [r.partition_key for r in tick(sensor, instance, resource).run_requests] == ["s3"]
 
 
 def test_replay_of_an_old_cursor_requests_the_same_run_keys(
@@ -69,7 +73,8 @@ def test_replay_of_an_old_cursor_requests_the_same_run_keys(
     first = tick(sensor, instance, resource)
     instance.add_dynamic_partitions("sessions", ["s1"])
     replay = tick(sensor, instance, resource, cursor=None)
-    assert [r.run_key for r in replay.run_requests] == [r.run_key for r in first.run_requests] == ["s1"]
+    assert [r.run_key for r in replay.run_requests] == [r.run_key for r in first.run_requests]
+    assert [r.partition_key for r in replay.run_requests] == ["s1"]
     assert replay.dynamic_partitions_requests == []  # already a partition: not added twice
 
 
@@ -80,9 +85,11 @@ def test_invalid_ids_fail_visibly_and_never_stop_the_others(
     add_session(uploads_dir, "ana", "good", text="Hello.")
     resource = offline_resource(tmp_path, uploads_dir)
     data = tick(sensor, instance, resource)
-    assert [r.run_key for r in data.run_requests] == ["good"]
-    failed = StatusStore(f"sqlite:///{tmp_path}/status.db").get("bad.id")
-    assert failed.state is SessionState.FAILED and "invalid session id" in failed.error
+    assert [r.partition_key for r in data.run_requests] == ["good"]
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    assert status.get("bad.id") is None  # not a session: recorded under its folder instead
+    [rejection] = UploadRegistry(status.engine).rejections()
+    assert rejection.folder == "ana/bad.id" and "invalid session id" in rejection.reason
 
 
 def test_same_session_id_under_two_learners_is_not_run_twice(
@@ -93,7 +100,7 @@ def test_same_session_id_under_two_learners_is_not_run_twice(
     first = tick(sensor, instance, resource)
     add_session(uploads_dir, "ben", "dup", text="Hello.")
     second = tick(sensor, instance, resource, cursor=first.cursor)
-    assert [r.run_key for r in first.run_requests] == ["dup"] and second.run_requests == []
+    assert [r.partition_key for r in first.run_requests] == ["dup"] and second.run_requests == []
     assert StatusStore(f"sqlite:///{tmp_path}/status.db").get("dup").learner_id == "ana"
 
 
@@ -105,3 +112,50 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
     specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}
     assert set(specs) == {"transcript", "insights", "pattern_profile"}
     assert all(spec.description for spec in specs.values())
+
+
+def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_own_run(
+    sensor, instance, tmp_path: Path, uploads_dir: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    monkeypatch.setenv("SENSOR_BATCH_SIZE", "4")
+    for i in range(9):
+        add_session(uploads_dir, f"learner{i % 3}", f"b{i}", text=f"Burst session {i}.")
+    resource = offline_resource(tmp_path, uploads_dir)
+    data = tick(sensor, instance, resource)
+    log = capfd.readouterr().err  # the sensor's context.log, as the tick log shows it
+    [add] = data.dynamic_partitions_requests
+    instance.add_dynamic_partitions("sessions", list(add.partition_keys))  # what the daemon does first
+    keys = instance.get_dynamic_partitions("sessions")
+    ranges = [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in data.run_requests if r.partition_key is None]
+    batches = [keys[keys.index(start) : keys.index(end) + 1] for start, end in ranges]
+    batches += [[r.partition_key] for r in data.run_requests if r.partition_key is not None]
+    assert sorted(k for batch in batches for k in batch) == sorted(f"b{i}" for i in range(9))
+    assert [len(b) for b in batches] == [4, 4, 1]  # a batch of one is a plain single-session run
+    # Each learner's sessions stay together and in order.
+    assert keys == ["b0", "b3", "b6", "b1", "b4", "b7", "b2", "b5", "b8"]
+    assert "9 session(s) ready" in log and "batched 2 run(s) / 8 session(s), 0 waiting, 0 rejected" in log
+    assert {r.tags.get("learner_id") for r in data.run_requests} == {None, "learner2"}  # one-learner batch
+    add_session(uploads_dir, "ana", "lone", text="Just me.")
+    lone = tick(sensor, instance, resource, cursor=data.cursor)
+    [request] = lone.run_requests
+    assert request.partition_key == "lone" and request.tags["learner_id"] == "ana"
+    assert RANGE_START not in request.tags
+
+
+def test_a_changed_reupload_gets_a_new_run_key_and_an_identical_one_none(
+    sensor, instance, tmp_path: Path, uploads_dir: Path
+) -> None:
+    folder = add_session(uploads_dir, "ana", "s1", text="First text.")
+    resource = offline_resource(tmp_path, uploads_dir, quiet_seconds=0.0)
+    first = tick(sensor, instance, resource)
+    instance.add_dynamic_partitions("sessions", ["s1"])
+    (folder / "transcript.txt").write_text("First text.")  # the same bytes, a new mtime
+    same = tick(sensor, instance, resource, cursor=first.cursor)
+    assert same.run_requests == []
+    (folder / "transcript.txt").write_text("Corrected text.")
+    changed = tick(sensor, instance, resource, cursor=same.cursor)
+    [request] = changed.run_requests
+    assert request.partition_key == "s1" and request.run_key != first.run_requests[0].run_key
+    assert changed.dynamic_partitions_requests == []
+    row = StatusStore(f"sqlite:///{tmp_path}/status.db").get("s1")
+    assert row.state is SessionState.UPLOADED and row.upload_version.startswith("sha256:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -31,6 +32,7 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
         "ANALYZER_PROVIDER": "offline",
         "SENSOR_INTERVAL_SECONDS": "2",
         "UPLOAD_QUIET_SECONDS": "2",
+        "SENSOR_BATCH_THRESHOLD": "100",  # one run per session here (test_upload_burst covers batches)
     }
     uploads.mkdir()
     for session, audio in GOOD.items():
@@ -50,11 +52,12 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
     with running_daemon(home, env) as daemon:
         log = home / "daemon.log"
         wait_for(settled, timeout=420, what="all sessions DONE and corrupt1 FAILED", daemon=daemon, log=log)
-        # Re-upload an already processed session: its run key is taken, so no second run starts.
-        (uploads / "ana" / "text1" / "transcript.txt").write_text(TEXT_A + " Again.")
+        # Re-upload the same bytes of a processed session: the same content version, no second run.
+        (uploads / "ana" / "text1" / "transcript.txt").write_text(TEXT_A)
         add_session(uploads, "ben", "late1", text=TEXT_B)
         wait_for(lambda: (s := status.get("late1")) is not None and s.state is SessionState.DONE,
                  timeout=180, what="late1 DONE", daemon=daemon, log=log)
+        time.sleep(6)  # two sensor intervals past the quiet period: a wrong second run of text1 would start
 
     for session in [*expected_done, "late1"]:
         for folder in ("transcripts", "insights", "pattern_profiles"):

@@ -119,3 +119,25 @@ def test_learner_lock_does_not_block_other_learners(fresh_database: str, store: 
         thread.join(timeout=5)
     finally:
         other.dispose()
+
+
+def test_upload_registry_and_rejections_on_postgres(store: StatusStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.discovery import DiscoveryCursor, discover
+    from pipeline.registry import UploadRegistry
+    from pipeline.storage import LocalStorage
+
+    uploads = LocalStorage(tmp_path / "uploads")
+    for folder in ("ana/s1", "ana/" + "a" * 65, "bad learner/s1"):
+        uploads.write_bytes(f"{folder}/transcript.txt", b"hello")
+        uploads.write_bytes(f"{folder}/session.json", b"{}")
+    registry = UploadRegistry(store.engine)
+    first = discover(uploads, registry, store, DiscoveryCursor(), now=time.time(), quiet_seconds=10)
+    assert [u.session_id for u in first.ready] == ["s1"]
+    assert sorted(r.folder for r in registry.rejections()) == ["ana/" + "a" * 65, "bad learner/s1"]
+    lost = discover(uploads, registry, store, first.cursor, now=time.time(), quiet_seconds=10)
+    assert lost.ready == [] and lost.rejected == []
+    uploads.write_bytes("ana/s1/transcript.txt", b"hello again")
+    later = discover(uploads, registry, store, lost.cursor, now=time.time() + 11, quiet_seconds=10)
+    assert later.ready == []  # first seen just now: settles by the sensor's clock
+    again = discover(uploads, registry, store, later.cursor, now=time.time() + 22, quiet_seconds=10)
+    assert [(u.session_id, u.reupload) for u in again.ready] == [("s1", True)]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 
 import pytest
 
 from pipeline.discovery import Discovery, DiscoveryCursor, discover
+from pipeline.registry import UploadRegistry
+from pipeline.status import StatusStore
 from pipeline.storage.change_feed import SqsChangeFeed
 from pipeline.storage.s3 import S3Storage
 from tests.fakes.s3_fixtures import s3_bucket, s3_server  # noqa: F401
@@ -26,6 +29,8 @@ class Env:
         self.feed = SqsChangeFeed(
             self.sqs, self.queue_url, PREFIX, bucket.name, max_messages, visibility_timeout=visibility_timeout
         )
+        self.status = StatusStore(f"sqlite:///{tempfile.mkdtemp()}/status.db")
+        self.registry = UploadRegistry(self.status.engine)
 
     def put(self, key: str, data: bytes = b"x") -> None:
         self.bucket.client.put_object(Bucket=self.bucket.name, Key=key, Body=data)
@@ -35,8 +40,9 @@ class Env:
         if manifest:
             self.put(f"{PREFIX}/{learner}/{session}/session.json", b"{}")
 
-    def tick(self, cursor: DiscoveryCursor) -> Discovery:
-        return discover(self.storage, cursor, now=time.time(), quiet_seconds=3600, feed=self.feed)
+    def tick(self, cursor: DiscoveryCursor, later: float = 0.0) -> Discovery:
+        return discover(self.storage, self.registry, self.status, cursor, now=time.time() + later,
+                        quiet_seconds=3600, feed=self.feed)
 
     def queued(self) -> int:
         attrs = self.sqs.get_queue_attributes(
@@ -59,10 +65,13 @@ def test_finds_only_new_ready_sessions_and_a_committed_tick_empties_the_queue(s3
     env.session("ana", "s3", manifest=False)  # media only, recent: settles first
     first = env.tick(DiscoveryCursor())
     assert ids(first) == ["s1", "s2"] and first.waiting == 1
-    assert len(first.cursor.feed["receipts"]) == 6  # 5 objects + the s3:TestEvent, not yet deleted
+    receipts = env.registry.feed_state(first.cursor.tick)["receipts"]
+    assert len(receipts) == 6  # 5 objects + the s3:TestEvent, not yet deleted
+    assert len(first.cursor.to_json()) < 40  # the cursor is a tick number: receipts live in the registry
     assert env.queued() == 6
     second = env.tick(DiscoveryCursor.from_json(first.cursor.to_json()))  # committed: acknowledges
-    assert second.ready == [] and second.waiting == 1  # s3 is still settling, from the cursor's pending
+    assert second.ready == [] and second.waiting == 1  # s3 is still settling, from the registry
+    assert second.listings == 0  # nothing new: waiting folders cost no listing
     assert env.queued() == 0
     env.put(f"{PREFIX}/ana/s3/session.json", b"{}")
     assert ids(env.tick(second.cursor)) == ["s3"]
@@ -96,15 +105,14 @@ def test_deleting_or_reuploading_objects_breaks_nothing(s3_bucket: S3Bucket) -> 
     )
     after_delete = env.tick(cursor)
     assert after_delete.ready == [] and after_delete.rejected == []
-    # S3 listings date objects to the second: a re-upload in the same second looks unchanged, which
-    # is harmless (re-emitting it would be a no-op too); a second later it is a visible change.
-    time.sleep(1.05)
-    env.put(f"{PREFIX}/ana/s3/transcript.txt", b"a corrected transcript")  # re-upload
+    env.put(f"{PREFIX}/ana/s3/transcript.txt", b"a corrected transcript")  # re-upload: a new ETag
+    env.put(f"{PREFIX}/ana/s2/transcript.txt", b"hello there")  # the same content as before: no run
     env.session("ben", "s4")
     reupload = env.tick(after_delete.cursor)
-    # s3 is emitted again: the same session id, so the sensor's run_key makes it a no-op.
-    assert ids(reupload) == ["s3", "s4"]
-    assert env.tick(reupload.cursor).ready == [] and env.queued() == 0
+    assert ids(reupload) == ["s4"] and reupload.waiting == 1  # s3's new version settles first
+    settled = env.tick(reupload.cursor, later=3601)
+    assert ids(settled) == ["s3"] and settled.ready[0].reupload
+    assert env.tick(settled.cursor, later=3601).ready == [] and env.queued() == 0
 
 
 def test_keys_outside_the_prefix_are_ignored_and_encoded_keys_decode(s3_bucket: S3Bucket) -> None:  # noqa: F811
@@ -158,15 +166,31 @@ def test_at_most_max_messages_per_tick_and_the_rest_next_tick(s3_bucket: S3Bucke
     for i in range(4):
         env.session("ana", f"s{i}")  # 8 events + the test event
     first = env.tick(DiscoveryCursor())
-    assert len(first.cursor.feed["receipts"]) == 5
+    assert len(env.registry.feed_state(first.cursor.tick)["receipts"]) == 5
     second = env.tick(first.cursor)
     assert set(ids(first)) | set(ids(second)) == {"s0", "s1", "s2", "s3"}
     env.tick(second.cursor)
     assert env.queued() == 0
 
 
-def test_cursors_without_feed_state_still_load() -> None:
-    old = json.dumps({"v": 1, "watermark": 7.0, "pending": {"a/b": 1.0}, "recent": {}})
-    assert DiscoveryCursor.from_json(old) == DiscoveryCursor(7.0, {"a/b": 1.0}, {}, {})
-    cursor = DiscoveryCursor(7.0, feed={"receipts": ["h1"]})
+def test_cursors_of_the_watermark_release_still_load() -> None:
+    old = json.dumps({"v": 1, "watermark": 7.0, "pending": {"a/b": 1.0}, "recent": {}, "feed": {"receipts": ["h1"]}})
+    assert DiscoveryCursor.from_json(old) == DiscoveryCursor(0, {"receipts": ["h1"]})
+    cursor = DiscoveryCursor(7, feed={"receipts": ["h1"]})
     assert DiscoveryCursor.from_json(cursor.to_json()).feed == {"receipts": ["h1"]}
+
+
+def test_a_backlog_is_drained_from_the_registry_without_listings(s3_bucket: S3Bucket) -> None:  # noqa: F811
+    env = Env(s3_bucket)
+    for i in range(30):
+        env.session(f"l{i % 3}", f"s{i:02d}")
+    cursor, seen = DiscoveryCursor(), set()
+    for backlog in (20, 10, 0):
+        found = discover(env.storage, env.registry, env.status, cursor, now=time.time(), quiet_seconds=3600,
+                         max_sessions=10, feed=env.feed)
+        assert len(found.ready) == 10 and found.backlog == backlog and found.listings == 0
+        assert not seen & set(ids(found))
+        seen |= set(ids(found))
+        cursor = found.cursor
+    assert len(seen) == 30
+    assert env.tick(cursor).ready == [] and env.queued() == 0  # the last tick's receipts acknowledged

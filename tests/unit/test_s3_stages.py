@@ -14,6 +14,7 @@ from pipeline.models import PatternProfile, SessionState
 from pipeline.profiling import profile_session
 from pipeline.providers.analysis.rules import RuleBasedAnalyzer
 from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
+from pipeline.registry import UploadRegistry
 from pipeline.services import Services
 from pipeline.status import StatusStore
 from pipeline.storage import open_storage
@@ -55,18 +56,24 @@ def test_audio_session_on_s3_runs_every_stage_and_deletes_the_audio(s3_services:
 
 
 def test_listing_ticks_on_s3_find_new_sessions_and_survive_deletes_and_reuploads(s3_services: Services) -> None:
-    uploads = s3_services.uploads
+    uploads, status = s3_services.uploads, s3_services.status
+    registry = UploadRegistry(status.engine)
+
+    def tick(cursor: DiscoveryCursor, later: float = 0.0):
+        return discover(uploads, registry, status, cursor, now=time.time() + later, quiet_seconds=10)
+
     for i in range(30):
         uploads.write_bytes(f"ben/old{i}/transcript.txt", TEXT)
         uploads.write_bytes(f"ben/old{i}/session.json", b"{}")
-    first = discover(uploads, DiscoveryCursor(), now=time.time(), quiet_seconds=10)
-    assert len(first.ready) == 30
-    time.sleep(1.1)  # S3 timestamps have one-second resolution
-    uploads.delete("ben/old0/transcript.txt")  # the newest object the cursor saw, gone
-    uploads.write_bytes("ben/old1/transcript.txt", TEXT + b" Again.")  # a re-upload
+    first = tick(DiscoveryCursor())
+    assert len(first.ready) == 30 and first.listings == 1
+    uploads.delete("ben/old0/transcript.txt")  # processed, then its media removed: nothing to do
+    uploads.write_bytes("ben/old1/transcript.txt", TEXT + b" Again.")  # a re-upload: a new ETag
+    uploads.write_bytes("ben/old2/transcript.txt", TEXT)  # the same bytes: the same ETag
     uploads.write_bytes("ana/new1/transcript.txt", TEXT)
     uploads.write_bytes("ana/new1/session.json", b"{}")
-    second = discover(uploads, first.cursor, now=time.time(), quiet_seconds=10)
-    assert sorted(u.session_id for u in second.ready) == ["new1", "old1"]  # old1 is deduped by its run key
-    third = discover(uploads, second.cursor, now=time.time(), quiet_seconds=10)
-    assert third.ready == []
+    second = tick(first.cursor)
+    assert [u.session_id for u in second.ready] == ["new1"] and second.waiting == 1  # old1 settles
+    third = tick(second.cursor, later=11)
+    assert [(u.session_id, u.reupload) for u in third.ready] == [("old1", True)]
+    assert tick(third.cursor, later=11).ready == []

@@ -187,3 +187,31 @@ def test_empty_audio_file_fails_permanently_before_any_recognition(services: Ser
     (folder / "audio.wav").write_bytes(b"")
     with pytest.raises(PermanentError, match=r"audio.wav of session silent0 is empty \(0 bytes\)"):
         transcribe_session(services, "silent0")
+
+
+def test_a_reupload_with_other_bytes_but_the_old_size_and_mtime_is_transcribed_again(
+    services: Services, uploads_dir: Path
+) -> None:
+    import hashlib
+    import os
+
+    folder = add_session(uploads_dir, "ana", "re1", text="I goes home.", manifest='{"recorded_at": "2026-03-01T10:00:00Z"}')
+    media = folder / "transcript.txt"
+    services.status.register("re1", "ana", media_key="ana/re1/transcript.txt", uploaded_at=None,
+                             version="sha256:" + hashlib.sha256(media.read_bytes()).hexdigest())
+    first = transcribe_session(services, "re1")
+    full(services, "re1")
+    stamp = media.stat().st_mtime
+    media.write_text("I went home.")  # same size, restored mtime: `cp -p` of a corrected file
+    os.utime(media, (stamp, stamp))
+    new_version = "sha256:" + hashlib.sha256(b"I went home.").hexdigest()
+    assert services.status.register("re1", "ana", media_key="ana/re1/transcript.txt", uploaded_at=None,
+                                    version=new_version)  # what the sensor does for the new version
+    second = transcribe_session(services, "re1")
+    assert second.text == "I went home." and first.text == "I goes home."
+    insights = analyze_session(services, "re1")
+    assert insights.transcript_sha256 == hashlib.sha256(b"I went home.").hexdigest()
+    profile, _ = profile_session(services, "re1")
+    row = services.status.get("re1")
+    assert (row.state, row.result_version, row.upload_version) == (SessionState.DONE, new_version, new_version)
+    assert transcribe_session(services, "re1") == second  # the same version again: reused

@@ -68,3 +68,23 @@ def test_status_cli_lists_failed_sessions_with_their_error(tmp_path: Path, monke
     assert main(["--state", "FAILED"]) == 0
     out = capsys.readouterr().out
     assert "bad1" in out and "could not be decoded" in out and "ok1" not in out
+
+
+def test_status_cli_lists_rejected_folders_as_uploaded(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.registry import UploadRegistry
+    from pipeline.status import main
+
+    url = f"sqlite:///{tmp_path}/status.db"
+    store = StatusStore(url)
+    store.set_state("s42", SessionState.DONE, learner_id="ana")
+    long_id = "a" * 65
+    UploadRegistry(store.engine).record_rejections(
+        [("bad learner/s42", "invalid learner id 'bad learner'"), (f"ana/{long_id}", "invalid session id")]
+    )
+    monkeypatch.setenv("STATUS_DB_URL", url)
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "rejected uploads" in out and "bad learner/s42/  invalid learner id" in out and f"ana/{long_id}/" in out
+    assert main(["--rejected"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("ana/" + long_id)
+    assert store.get("s42").state is SessionState.DONE

@@ -23,10 +23,12 @@ from pipeline.views import pipeline_health, session_rates
 VIEWS_GROUP = "analyst_views"
 VIEWS_CRON = "*/5 * * * *"
 
-#: Eager, debounced: something upstream changed since the last refresh was requested, a 5-minute
-#: tick has just passed, and no refresh is in progress.
+#: Eager, debounced: a profile changed (or the view was never built) since the last refresh was
+#: requested, a 5-minute tick has just passed, and no refresh is in progress.
 VIEWS_AUTOMATION = (
-    dg.AutomationCondition.any_deps_updated().since_last_handled().with_label("profiles changed since last refresh")
+    (dg.AutomationCondition.any_deps_updated() | dg.AutomationCondition.missing())
+    .since_last_handled()
+    .with_label("profiles changed since last refresh")
     & dg.AutomationCondition.cron_tick_passed(VIEWS_CRON)
     & ~dg.AutomationCondition.in_progress()
 ).with_label(f"debounced eager ({VIEWS_CRON})")

@@ -183,3 +183,16 @@ def test_views_refresh_by_automation_debounced(processed, instance, tmp_path: Pa
     after_backfill, cursor = requested(cursor, 14.5)
     assert after_backfill == views, "a backfill of profiles refreshes the views once"
     assert VIEWS_GROUP == "analyst_views"
+
+
+def test_views_automation_sensor_runs_by_default_and_targets_the_views() -> None:
+    from pipeline.definitions import defs
+
+    repository = defs().get_repository_def()
+    sensor = repository.get_sensor_def("views_automation_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert "default_automation_condition_sensor" not in {s.name for s in repository.sensor_defs}
+    for key in ("learner_progress", "cohort_patterns"):
+        spec = repository.asset_graph.get(dg.AssetKey(key))
+        assert spec.automation_condition is not None and spec.freshness_policy is not None
+    assert repository.asset_graph.get(dg.AssetKey("pattern_profile")).freshness_policy is not None

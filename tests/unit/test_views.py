@@ -18,6 +18,7 @@ from pipeline.views import (
     learner_progress,
     pipeline_health,
 )
+from tests.fakes.s3_fixtures import s3_bucket, s3_server  # noqa: F401
 from tests.unit.views_fixtures import T0, store_session
 
 TENSE, ARTICLES, FILLER = "grammar.verb_tense", "grammar.articles", "vocabulary.filler_words"
@@ -117,3 +118,21 @@ def test_weekly_buckets_share_and_health(services: Services) -> None:
     assert health.loc["2026-W02", "median_upload_to_done_seconds"] == 60.0  # of 30, 60, 90
     assert health.loc["2026-W02", "cost_usd"] == pytest.approx(0.02)
     assert health.loc["2026-W03", ["sessions", "sessions_done", "sessions_failed"]].tolist() == [2, 1, 1]
+
+
+def test_views_read_from_and_write_to_s3(s3_bucket, tmp_path) -> None:  # noqa: F811
+    from pipeline.status import StatusStore
+    from pipeline.storage import open_storage
+
+    s3 = Services(
+        uploads=open_storage(s3_bucket.uri("uploads"), s3_client=s3_bucket.client),
+        results=open_storage(s3_bucket.uri("results"), s3_client=s3_bucket.client),
+        status=StatusStore(f"sqlite:///{tmp_path}/s3-status.db"), speech_to_text=None, analyzer=None,  # type: ignore[arg-type]
+    )
+    six_sessions(s3, list(range(6)))
+    frame = progress(s3).reset_index()
+    where = write_view(s3.results, "learner_progress", frame)
+    assert where["parquet"] == f"{s3_bucket.uri('results')}/views/learner_progress.parquet"
+    pd.testing.assert_frame_equal(read_view(s3.results, "learner_progress"), frame)
+    csv = s3_bucket.client.get_object(Bucket=s3_bucket.name, Key="results/views/learner_progress.csv")["Body"].read()
+    assert csv.decode().startswith("learner_id,pattern_id")

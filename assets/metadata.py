@@ -1,11 +1,24 @@
-"""Metadata builders: what analysts read about a session in the Dagster UI."""
+"""Metadata builders: what analysts read about a session in the Dagster UI.
+
+Text that comes from a learner or a model (transcript previews, summaries, examples) is never put
+in markdown metadata: it goes in as plain text (or table cells, which the UI renders as text), so a
+transcript saying ``![x](http://evil/)`` shows those characters instead of loading an image. Our
+own markdown (the charts) is built from trusted values only.
+"""
 
 from __future__ import annotations
 
+import base64
+import logging
+
 import dagster as dg
+import pandas as pd
 
 from pipeline.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
 from pipeline.quality import quality_flags
+from pipeline.status import ProfileRow
+
+log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 600
 
@@ -24,7 +37,7 @@ def transcript_metadata(doc: Transcript) -> dict[str, object]:
     preview = doc.text[:PREVIEW_CHARS] + ("…" if len(doc.text) > PREVIEW_CHARS else "")
     return {
         "learner_id": doc.learner_id,
-        "preview": dg.MetadataValue.md(f"> {preview}"),
+        "preview": dg.MetadataValue.text(preview),
         "word_count": doc.word_count,
         "duration_seconds": dg.MetadataValue.float(doc.duration_seconds or 0.0),
         "words_per_minute": dg.MetadataValue.float(doc.words_per_minute or 0.0),
@@ -91,7 +104,7 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
         "learner_id": doc.learner_id,
         "insights": _table(rows),
         "focus_next": doc.analysis.focus_next,
-        "summary": dg.MetadataValue.md(doc.analysis.summary),
+        "summary": dg.MetadataValue.text(doc.analysis.summary),
         "insight_count": len(doc.analysis.insights),
         "dropped_examples": doc.dropped_examples,
         "provider": doc.provider,
@@ -101,8 +114,33 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
     }
 
 
+def profile_chart(doc: PatternProfile, rows: list[ProfileRow]) -> dg.MarkdownMetadataValue:
+    """The learner's pattern counts per session up to this snapshot, from the status store's index."""
+    from pipeline.charts import profile_counts_chart
+
+    included = set(doc.session_ids)
+    counts = pd.DataFrame(
+        [
+            {"recorded_at": row.recorded_at, "pattern_id": pattern_id, "frequency": frequency}
+            for row in rows
+            if row.session_id in included and row.pattern_counts and row.recorded_at is not None
+            for pattern_id, frequency in row.pattern_counts.items()
+        ],
+        columns=["recorded_at", "pattern_id", "frequency"],
+    )
+    try:
+        png = profile_counts_chart(doc.learner_id, counts)
+    except Exception:  # a chart is a nicety: it never fails the session it decorates
+        log.warning("pattern_profile chart of session %s failed", doc.session_id, exc_info=True)
+        return dg.MetadataValue.md("_chart unavailable_")
+    return chart_markdown(png, "pattern counts per session")
+
+
 def profile_metadata(
-    doc: PatternProfile, refreshed: list[str], status: SessionStatus | None
+    doc: PatternProfile,
+    refreshed: list[str],
+    status: SessionStatus | None,
+    index_rows: list[ProfileRow] | None = None,
 ) -> dict[str, object]:
     rows: list[dict[str, str | int]] = [
         {
@@ -122,4 +160,28 @@ def profile_metadata(
         "top_patterns": _table(rows),
         "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
         "session_status": status.state.value if status else "unknown",
+        **({"pattern_counts_chart": profile_chart(doc, index_rows)} if index_rows is not None else {}),
     }
+
+
+_DTYPES = {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "datetime"}
+
+
+def frame_table(frame: pd.DataFrame, limit: int = 50) -> dg.TableMetadataValue:
+    """The first ``limit`` rows of a view as a UI table, its schema taken from the frame's dtypes."""
+    schema = dg.TableSchema(
+        [dg.TableColumn(str(name), _DTYPES.get(dtype.kind, "string")) for name, dtype in frame.dtypes.items()]
+    )
+    head = frame.head(limit).astype(object).where(frame.head(limit).notna(), None)
+    records = [
+        dg.TableRecord({k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()})
+        for row in head.to_dict("records")
+    ]
+    return dg.MetadataValue.table(records, schema=schema)
+
+
+def chart_markdown(png: bytes | None, alt: str) -> dg.MarkdownMetadataValue:
+    """A PNG embedded in markdown as a data URI (``alt`` is ours, never user text)."""
+    if png is None:
+        return dg.MetadataValue.md("_no data yet_")
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")

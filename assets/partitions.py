@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 sessions_partitions = dg.DynamicPartitionsDefinition(name="sessions")
@@ -16,3 +18,8 @@ retry_policy = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONE
 backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=50)
 
 GROUP = "speaking_sessions"
+
+#: The freshness the UI reports for pattern_profile and the views: WARN when nothing was profiled
+#: (or refreshed) for 6 hours, FAIL after 24 hours, which on a cohort that uploads daily means
+#: processing has fallen behind the uploads (the uploads sensor or the runs are stuck).
+freshness_policy = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=24), warn_window=timedelta(hours=6))

@@ -108,7 +108,10 @@ def report(context: dg.AssetExecutionContext, services: Services, event: StageEv
     else:
         assert isinstance(document, PatternProfile)
         metadata = profile_metadata(
-            document, [later for later, _ in event.refreshed], services.status.get(event.session_id)
+            document,
+            [later for later, _ in event.refreshed],
+            services.status.get(event.session_id),
+            services.status.profile_rows(document.learner_id),
         )
     events = [materialization(context, event.stage, event.session_id, data_version(document), metadata)]
     for later, digest in event.refreshed:

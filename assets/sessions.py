@@ -11,11 +11,13 @@ selects insights and pattern_profile only.
 
 import dagster as dg
 
-from assets.partitions import GROUP, backfill_policy, retry_policy, sessions_partitions
+from assets.checks import check_events, session_check_specs, stored_check_events
+from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
 from assets.run import done_in_run, report, services_of, verdict
 from pipeline.plan import ProviderPlan
 from pipeline.resources import PipelineResource
 from pipeline.runner import Stage, StageEvent, run_sessions
+from pipeline.session_checks import SessionChecker
 
 
 def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_policy) -> list[dg.AssetsDefinition]:
@@ -43,6 +45,7 @@ def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_polic
             deps=[Stage.INSIGHTS.value],
             kinds={"python"},
             code_version="profile-v1",
+            freshness_policy=freshness_policy,
             **common,
         ),
     ]
@@ -50,6 +53,7 @@ def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_polic
     @dg.multi_asset(
         name="session_stages",
         specs=specs,
+        check_specs=session_check_specs(),
         can_subset=True,
         partitions_def=sessions_partitions,
         pool=plan.pool,
@@ -61,9 +65,13 @@ def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_polic
         services = services_of(context, pipeline)
         stages = {Stage(key.path[-1]) for key in context.selected_asset_keys}
         failures: dict[str, StageEvent] = {}
+        checker = SessionChecker(services)
+        if not stages:  # only checks selected: re-check what is stored
+            yield from stored_check_events(context, checker, context.partition_keys)
         for event in run_sessions(services, context.partition_keys, stages, done=done_in_run(context)):
             if event.ok:
                 yield from report(context, services, event)
+                yield from check_events(context, checker, event)
             else:
                 failures[event.session_id] = event
                 context.log.warning(f"session {event.session_id} failed at {event.stage.value}: {event.error}")

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from bench import batch_runs, rules_eval, s3_sensor, session_path, stt, upload_burst
+from bench import batch_runs, rules_eval, s3_sensor, session_path, stt, upload_burst, views
 
 #: Each bench module offers ``add_arguments(parser)`` and ``run(args) -> bool``.
 BENCHES = {
@@ -16,6 +16,7 @@ BENCHES = {
     "upload_burst": upload_burst,
     "rules_eval": rules_eval,
     "stt": stt,
+    "views": views,
 }
 
 

@@ -12,6 +12,7 @@ import dagster as dg
 
 from assets.partitions import GROUP, sessions_partitions
 from assets.sessions import build_session_assets
+from assets.views import VIEWS_GROUP, view_assets
 from pipeline.plan import provider_plan
 from pipeline.resources import PipelineResource
 from pipeline.settings import Settings
@@ -40,10 +41,22 @@ def defs() -> dg.Definitions:
         partitions_def=sessions_partitions,
         description="Re-analyse sessions from their stored transcripts (after a prompt or model change).",
     )
+    # Runs on its own (no sensor to switch on in the UI): it evaluates the views' automation conditions.
+    views_automation_sensor = dg.AutomationConditionSensorDefinition(
+        "views_automation_sensor",
+        target=dg.AssetSelection.groups(VIEWS_GROUP),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Refreshes learner_progress and cohort_patterns after profiles change (debounced).",
+    )
     return dg.Definitions(
-        assets=session_assets,
+        assets=[*session_assets, *view_assets],
         jobs=[session_job, reanalysis_job],
-        sensors=[build_uploads_sensor(session_job, settings.sensor_interval_seconds), session_run_failure_sensor],
+        sensors=[
+            build_uploads_sensor(session_job, settings.sensor_interval_seconds),
+            session_run_failure_sensor,
+            views_automation_sensor,
+        ],
         resources={"pipeline": PipelineResource()},
         executor=dg.in_process_executor,
     )

@@ -73,6 +73,10 @@ class PipelineResource(dg.ConfigurableResource):
     def uploads(self) -> Storage:
         return self._storage(self.settings().uploads_uri)
 
+    def results(self) -> Storage:
+        """The results storage alone (the views need no providers)."""
+        return self._storage(self.settings().results_uri)
+
     def change_feed(self, uploads: Storage) -> ChangeFeed | None:
         """S3 event notifications through SQS when ``UPLOADS_EVENTS_QUEUE_URL`` is set, else None (listing)."""
         queue_url = self.settings().uploads_events_queue_url

@@ -1,0 +1,118 @@
+"""The session asset checks: partitioned like the sessions, evaluated in the step that materializes them.
+
+Why inside ``session_stages``: a run holds one session or a backfill batch, and a separate check step
+would be skipped whenever any session of the run failed; here each good session is checked right
+after its stage is stored, in every run (the uploads sensor's, backfills, re-analyses). Selecting
+only the checks (the UI's "Execute checks") re-checks the stored documents of the chosen sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # not re-exported; links a check to what it checked
+)
+
+from assets.partitions import sessions_partitions
+from pipeline.checks import CheckOutcome
+from pipeline.runner import Stage, StageEvent
+from pipeline.session_checks import SessionChecker
+
+CHECKS: dict[Stage, tuple[str, str]] = {
+    Stage.TRANSCRIPT: (
+        "transcript_quality",
+        "Speech found, 40-250 words per minute, not truncated against the declared duration, recognizer confident.",
+    ),
+    Stage.INSIGHTS: (
+        "insights_grounded",
+        "Every example is verbatim in the transcript and every pattern id is in the taxonomy.",
+    ),
+    Stage.PROFILE: (
+        "profile_consistent",
+        "The stored snapshot equals a recomputation from the learner's stored insights.",
+    ),
+}
+
+
+def session_check_specs() -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name, asset=stage.value, description=description, partitions_def=sessions_partitions)
+        for stage, (name, description) in CHECKS.items()
+    ]
+
+
+def _metadata(outcome: CheckOutcome) -> dict[str, object]:
+    metadata: dict[str, object] = {}
+    for name, value in outcome.metadata.items():
+        if value is None:
+            continue
+        # Lists quote untrusted text (examples): JSON metadata renders as text, never as markdown.
+        metadata[name] = dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
+    return metadata
+
+
+def _target(
+    context: dg.AssetExecutionContext, stage: Stage, session_id: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(stage.value), asset_partitions=[session_id]), limit=1
+    ).records
+    if not records:
+        return None
+    record = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
+
+
+def evaluation(
+    context: dg.AssetExecutionContext, stage: Stage, session_id: str, outcome: CheckOutcome
+) -> dg.AssetCheckEvaluation:
+    name, _ = CHECKS[stage]
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(stage.value),
+        check_name=name,
+        passed=outcome.passed,
+        metadata=_metadata(outcome),
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        description=outcome.description,
+        partition=session_id,
+        target_materialization_data=_target(context, stage, session_id),
+    )
+
+
+def _selected(context: dg.AssetExecutionContext, stage: Stage) -> bool:
+    key = dg.AssetCheckKey(dg.AssetKey(stage.value), CHECKS[stage][0])
+    return key in context.selected_asset_check_keys
+
+
+def _outcome(checker: SessionChecker, stage: Stage, session_id: str, document: object = None) -> CheckOutcome:
+    dumped = document.model_dump(mode="json") if hasattr(document, "model_dump") else None  # type: ignore[union-attr]
+    if stage is Stage.TRANSCRIPT:
+        return checker.transcript(session_id, dumped)
+    if stage is Stage.INSIGHTS:
+        return checker.insights(session_id, dumped)
+    return checker.profile(session_id)
+
+
+def check_events(
+    context: dg.AssetExecutionContext, checker: SessionChecker, event: StageEvent
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The check of a stage that just stored a session's document (if that check is selected)."""
+    if event.ok and _selected(context, event.stage):
+        outcome = _outcome(checker, event.stage, event.session_id, event.document)
+        yield evaluation(context, event.stage, event.session_id, outcome)
+        for later, _ in event.refreshed:  # rewritten snapshots are checked too
+            yield evaluation(context, event.stage, later, checker.profile(later))
+
+
+def stored_check_events(
+    context: dg.AssetExecutionContext, checker: SessionChecker, session_ids: Sequence[str]
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """Checks selected without their assets: evaluate the stored documents of each session."""
+    for session_id in session_ids:
+        for stage in CHECKS:
+            if _selected(context, stage):
+                yield evaluation(context, stage, session_id, _outcome(checker, stage, session_id))

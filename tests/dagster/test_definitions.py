@@ -84,6 +84,6 @@ def test_core_never_imports_the_dagster_layer() -> None:
             continue
         if "from assets" in text or "from sensors" in text or "import assets" in text:
             offenders.append(path.name)
-        if "import dagster" in text and path.name not in {"resources.py"}:
+        if "import dagster" in text and path.name not in {"resources.py", "celery_runs.py"}:
             offenders.append(path.name)
     assert offenders == []

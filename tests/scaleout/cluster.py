@@ -76,10 +76,9 @@ class Cluster:
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").write_text(test_instance_yaml())
         self.workspace = home / "workspace.yaml"
-        self.workspace.write_text(
-            "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
-            f"      port: {self.port}\n      location_name: speaking_pipeline\n"
-        )
+        shipped = (ROOT / "deploy" / "celery" / "workspace.yaml").read_text()
+        assert "port: 4000" in shipped
+        self.workspace.write_text(shipped.replace("port: 4000", f"port: {self.port}"))
 
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - the child holds it

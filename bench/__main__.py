@@ -6,18 +6,21 @@ import argparse
 import logging
 import sys
 
-from bench import batch_runs, run_start, s3_sensor, session_path
+from bench import batch_runs, celery_workers, run_start, s3_sensor, session_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--only", choices=("s3_sensor", "session_path", "batch_runs", "run_start"), default=None
+        "--only",
+        choices=("s3_sensor", "session_path", "batch_runs", "run_start", "celery_workers"),
+        default=None,
     )
     s3_sensor.add_arguments(parser)
     session_path.add_arguments(parser)
     batch_runs.add_arguments(parser)
     run_start.add_arguments(parser)
+    celery_workers.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     benches = {
@@ -25,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         "s3_sensor": s3_sensor.run,
         "batch_runs": batch_runs.run,
         "run_start": run_start.run,
+        "celery_workers": celery_workers.run,
     }
     ok = all([bench(args) for name, bench in benches.items() if args.only in (None, name)])
     return 0 if ok else 1

@@ -83,7 +83,7 @@ def imports(root: Path, repeat: int = 3) -> dict:
     }
 
 
-def _timeline(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+def timeline(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     marks: dict[str, float] = {}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
@@ -114,7 +114,7 @@ def single_runs(root: Path, count: int) -> dict[str, float]:
                          timeout=300, what=f"{key} DONE", daemon=daemon, log=base / "home" / "daemon.log")  # fmt: skip
             time.sleep(1)
             with dg.DagsterInstance.from_config(str(base / "home")) as instance:
-                marks = [_timeline(instance, r.run_id) for r in instance.get_runs()]
+                marks = [timeline(instance, r.run_id) for r in instance.get_runs()]
         status.dispose()
     parts = {}
     for start, end in zip(_ORDER, _ORDER[1:], strict=False):

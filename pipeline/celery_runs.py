@@ -12,6 +12,7 @@ pipeline's memo keeps paid provider results).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 from dagster import DagsterInstance, DagsterRunStatus, Field, IntSource
 from dagster._cli.api import _execute_run_command_body, _resume_run_command_body
 from dagster._core.events import EngineEventData
@@ -137,6 +139,13 @@ def _configure(sender: Celery, **_: Any) -> None:
         task_acks_late=False,
         worker_hijack_root_logger=False,
     )
+
+
+@worker_init.connect
+def _preload(**_: Any) -> None:
+    """Import the code location once, in the worker's main process: its pool processes fork with it
+    loaded, so a run starts without paying the imports (the run launcher's warm start)."""
+    importlib.import_module("pipeline.definitions")
 
 
 @contextmanager

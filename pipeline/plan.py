@@ -14,6 +14,10 @@ from pipeline.providers.factory import (
 from pipeline.settings import Settings
 
 CLOUD_PROVIDERS = ("openai", "anthropic")
+#: The offline speech-to-text's name and model as its results carry them (a unit test checks they
+#: match the class): spelled here because importing it pulls in PyAV and numpy, ~0.8 s that every
+#: run's code load would pay before its first step, audio or not.
+OFFLINE_STT_NAME, OFFLINE_STT_MODEL = "pocketsphinx", "en-us"
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,7 @@ def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: 
             PROMPT_VERSION,
         )
     if stt == "offline":
-        from pipeline.providers.speech_to_text.offline import PocketsphinxSpeechToText
-
-        stt, stt_model = PocketsphinxSpeechToText.name, PocketsphinxSpeechToText.model
+        stt, stt_model = OFFLINE_STT_NAME, OFFLINE_STT_MODEL
     else:
         stt_model = settings.stt_model or DEFAULT_STT_MODEL
     return ProviderPlan(

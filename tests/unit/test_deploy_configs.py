@@ -90,6 +90,10 @@ def test_scale_out_instances_differ_only_in_how_runs_launch(variant: str) -> Non
         k: v for k, v in base.items() if k not in launch
     }
     assert other["run_launcher"]["class"] == {"k8s": "K8sRunLauncher", "celery": "CeleryRunLauncher"}[variant]
+    k8s = yaml.safe_load((DEPLOY / "k8s" / "dagster.yaml").read_text())
+    assert {k for k in set(k8s) | set(other) if k8s.get(k) != other.get(k)} <= {"run_launcher"}, (
+        "deploy/README.md says the scale-out configs differ only in run_launcher"
+    )
     if variant == "celery":
         assert other["run_launcher"]["module"] == "pipeline.celery_runs", "the heartbeat launcher, not the stock one"
     assert other["run_monitoring"]["max_resume_run_attempts"] >= 1, "these launchers can resume a dead worker"

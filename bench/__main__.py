@@ -6,7 +6,17 @@ import argparse
 import logging
 import sys
 
-from bench import batch_runs, rules_eval, s3_sensor, session_path, stt, upload_burst, views
+from bench import (
+    batch_runs,
+    celery_workers,
+    rules_eval,
+    run_start,
+    s3_sensor,
+    session_path,
+    stt,
+    upload_burst,
+    views,
+)
 
 #: Each bench module offers ``add_arguments(parser)`` and ``run(args) -> bool``.
 BENCHES = {
@@ -17,6 +27,8 @@ BENCHES = {
     "rules_eval": rules_eval,
     "stt": stt,
     "views": views,
+    "run_start": run_start,
+    "celery_workers": celery_workers,
 }
 
 

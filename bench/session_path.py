@@ -21,7 +21,7 @@ from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
 from tests.dagster.helpers import materialize_sessions, offline_resource
-from tests.e2e.daemon import running_daemon, wait_for
+from tests.e2e.daemon import ROOT, running_daemon, wait_for
 
 TEXT = (
     "Yesterday I go to the market with my sister and we buy a apple and many orange. Um, she don't like "
@@ -49,22 +49,24 @@ def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
     return keys
 
 
-def sensor_path(count: int) -> dict[str, float]:
+def sensor_path(count: int, root: Path = ROOT) -> dict[str, float]:
+    """``root``: the source tree the daemon loads (bench/run_start.py passes an older commit's)."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        uploads, status_url = root / "uploads", f"sqlite:///{root}/status.db"
+        base = Path(tmp)
+        uploads, status_url = base / "uploads", f"sqlite:///{base}/status.db"
         env = {
             "UPLOADS_URI": str(uploads),
-            "RESULTS_URI": str(root / "results"),
+            "RESULTS_URI": str(base / "results"),
             "STATUS_DB_URL": status_url,
             "STT_PROVIDER": "offline",
             "ANALYZER_PROVIDER": "offline",
             "SENSOR_INTERVAL_SECONDS": "2",
             "SENSOR_BATCH_THRESHOLD": "1000000",  # one run per session: bench upload_burst compares batching
+            "PYTHONPATH": str(root),
         }
         uploads.mkdir()
         status = StatusStore(status_url)
-        with running_daemon(root / "home", env) as daemon:
+        with running_daemon(base / "home", env, root=root) as daemon:
             time.sleep(8)  # let the daemon and code server start, so we time the pipeline, not the boot
             start = time.time()
             keys = _drop(uploads, count, "p")
@@ -73,10 +75,10 @@ def sensor_path(count: int) -> dict[str, float]:
                 timeout=900,
                 what="sessions DONE",
                 daemon=daemon,
-                log=root / "home" / "daemon.log",
+                log=base / "home" / "daemon.log",
             )
             wall = time.time() - start
-            with dg.DagsterInstance.from_config(str(root / "home")) as instance:
+            with dg.DagsterInstance.from_config(str(base / "home")) as instance:
                 records = instance.get_run_records()
                 durations = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
                 latencies = [s.updated_at.timestamp() - start for s in status.list()]

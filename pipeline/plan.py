@@ -11,9 +11,14 @@ from pipeline.providers.factory import (
     choose_analyzer,
     choose_stt,
 )
+from pipeline.providers.speech_to_text.whisper_model import resolve_model
 from pipeline.settings import Settings
 
 CLOUD_PROVIDERS = ("openai", "anthropic")
+#: The offline speech-to-text's name and decoding-options version as its results carry them (a unit
+#: test checks they match the class): spelled here because importing it pulls in numpy and PyAV,
+#: ~0.8 s that every run's code load would pay before its first step, audio or not.
+OFFLINE_STT_NAME, OFFLINE_DECODE_VERSION = "faster-whisper", "d1"
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,8 @@ def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: 
             PROMPT_VERSION,
         )
     if stt == "offline":
-        from pipeline.providers.speech_to_text.offline import DECODE_VERSION, FasterWhisperSpeechToText
-        from pipeline.providers.speech_to_text.whisper_model import resolve_model
-
-        stt, stt_model = FasterWhisperSpeechToText.name, resolve_model(settings.offline_stt_model).label
-        stt_options = f"{DECODE_VERSION}-{settings.offline_stt_compute_type}"
+        stt, stt_model = OFFLINE_STT_NAME, resolve_model(settings.offline_stt_model).label
+        stt_options = f"{OFFLINE_DECODE_VERSION}-{settings.offline_stt_compute_type}"
     else:
         stt_model, stt_options = settings.stt_model or DEFAULT_STT_MODEL, ""
     return ProviderPlan(

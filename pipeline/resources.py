@@ -7,11 +7,14 @@ read when a run or sensor tick starts, never at import. API keys come only throu
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, cast
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 from pipeline.providers.factory import build_analyzer, build_speech_to_text
+from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.services import Services
 from pipeline.settings import ConfigError, Settings
 from pipeline.status import StatusStore
@@ -29,6 +32,19 @@ _OVERRIDES = {
     "audio_retention": "AUDIO_RETENTION",
     "quiet_seconds": "UPLOAD_QUIET_SECONDS",
 }
+
+
+class _Lazy:
+    """A provider built on first use: a run of text sessions never loads the audio decoder (PyAV, numpy)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._target: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._target is None:
+            self._target = self._build()
+        return getattr(self._target, name)
 
 
 class PipelineResource(dg.ConfigurableResource):
@@ -100,7 +116,7 @@ class PipelineResource(dg.ConfigurableResource):
                 uploads=self._storage(settings.uploads_uri),
                 results=self._storage(settings.results_uri),
                 status=self.status_store(),
-                speech_to_text=build_speech_to_text(settings, openai_key),
+                speech_to_text=cast(SpeechToText, _Lazy(lambda: build_speech_to_text(settings, openai_key))),
                 analyzer=build_analyzer(settings, anthropic_key, openai_key),
                 audio_retention=settings.audio_retention,  # type: ignore[arg-type]
                 breaker_threshold=settings.breaker_threshold,

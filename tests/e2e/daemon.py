@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def running_daemon(home: Path, env: dict[str, str], instance_yaml: str | None = None) -> Iterator[subprocess.Popen]:
-    """Start ``dagster-daemon run`` on a temporary DAGSTER_HOME; stop it and its children on exit."""
+def running_daemon(
+    home: Path, env: dict[str, str], instance_yaml: str | None = None, root: Path = ROOT
+) -> Iterator[subprocess.Popen]:
+    """Start ``dagster-daemon run`` on a temporary DAGSTER_HOME; stop it and its children on exit.
+
+    ``root``: the source tree whose ``workspace.yaml`` (and so code) to load, e.g. an older commit's.
+    """
     home.mkdir(parents=True, exist_ok=True)
     if instance_yaml is None:
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -27,8 +32,8 @@ def running_daemon(home: Path, env: dict[str, str], instance_yaml: str | None = 
     log = open(home / "daemon.log", "wb")  # noqa: SIM115 - closed below
     daemon_bin = Path(sys.executable).with_name("dagster-daemon")
     process = subprocess.Popen(
-        [str(daemon_bin), "run", "-w", str(ROOT / "workspace.yaml")],
-        cwd=ROOT,
+        [str(daemon_bin), "run", "-w", str(root / "workspace.yaml")],
+        cwd=root,
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -6,7 +6,8 @@ script (``push("429", "ok")``; ``ok`` once the script is empty), or, with ``faul
 seeded random transient fault. Every request is recorded in ``calls``; ``paid_calls`` counts the
 200 responses. Modes: ok, 429 (retry-after 0.1 s), 500, 529, 401, 400, 413, quota, slow (answers
 after ``slow_seconds``), reset (closes the socket without answering), invalid_json,
-schema_violation, not_verbatim. With ``context_window``, an analysis request whose content and
+schema_violation, not_verbatim, stall (waits ``slow_seconds`` before taking the request, like a
+vendor's queue: a client that hangs up meanwhile pays nothing, else ``ok``; ``stalled`` counts them). With ``context_window``, an analysis request whose content and
 reserved output (``tokens``, recorded per call) exceed it gets the vendor's 400, as the real APIs do.
 
 Standalone, for end-to-end tests with the daemon in another process::
@@ -80,6 +81,22 @@ class _Handler(BaseHTTPRequestHandler):
             request = {}
         fake = self.server.fake
         mode = fake.next_mode(path)
+        if mode == "stall":
+            if not self._client_waits(fake):
+                fake.record(
+                    {
+                        "path": path,
+                        "mode": mode,
+                        "status": None,
+                        "paid": False,
+                        "at": time.time(),
+                        "tokens": None,
+                        "request": request,
+                    }
+                )
+                self.close_connection = True
+                return
+            mode = "ok"
         key = self.headers.get("x-api-key") or self.headers.get("authorization", "").removeprefix("Bearer ")
         tokens = bodies.request_tokens(request) if path in (bodies.CHAT, bodies.MESSAGES) else None
         if tokens is not None and fake.context_window is not None and tokens > fake.context_window:
@@ -117,6 +134,26 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up (slow mode): nothing to answer
             self.close_connection = True
 
+    def _client_waits(self, fake: FakeAPI) -> bool:
+        """Wait ``slow_seconds``; False as soon as the client closes its connection."""
+        with fake._lock:
+            fake.stalled += 1
+        deadline = time.monotonic() + fake.slow_seconds
+        self.connection.settimeout(0.1)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        return False
+                    time.sleep(0.1)  # pipelined bytes: still there
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return False
+            return True
+        finally:
+            self.connection.settimeout(None)
+
     def _respond_to(
         self, path: str, mode: str, request: Any, key: str, size: int
     ) -> tuple[int, dict[str, str], Any]:
@@ -152,6 +189,7 @@ class FakeAPI:
         context_window: int | None = None,
     ) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.stalled = 0
         self.context_window = context_window
         self.fault_rate = fault_rate
         self.slow_seconds = slow_seconds

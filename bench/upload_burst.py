@@ -28,6 +28,7 @@ TEXT = (
     "the market because it is very very crowded, you know. Then we go home and then we cook and then we eat."
 )
 INTERVAL_SECONDS = 2
+DAEMON_LOOP_SECONDS = 5  # dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME: sensors are evaluated at most this often
 GOAL_RATIO = 5.0
 
 
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> bool:
     batched = burst(args.burst_sessions, batched=True, lone=args.lone_uploads)
     single = burst(args.burst_sessions, batched=False, lone=0)
     ratio = single["wall_s"] / batched["wall_s"]
+    interval = max(INTERVAL_SECONDS, DAEMON_LOOP_SECONDS)
+    lone_goal = interval + batched["lone_run_median_s"]
     out = sys.stdout
     out.write(
         f"\nupload burst, real daemon, {batched['sessions']} text sessions over 8 learners dropped at once "
@@ -114,9 +117,10 @@ def run(args: argparse.Namespace) -> bool:
         f"  {'one run each':<22} {single['wall_s']:>13.1f} s {single['runs']:>6} "
         f"{single['wall_s'] / single['sessions']:>10.3f}\n"
         f"  batching is {ratio:.1f}x faster (goal >= {GOAL_RATIO:.0f}x: {'met' if ratio >= GOAL_RATIO else 'NOT met'})\n"
-        f"  lone upload -> DONE, median of {args.lone_uploads}: {batched['lone_median_s']:.1f} s "
-        f"(goal: one sensor interval, {INTERVAL_SECONDS} s, plus one run: its run took "
-        f"{batched['lone_run_median_s']:.1f} s from request to end, median)\n"
+        f"  lone upload -> DONE, median of {args.lone_uploads}: {batched['lone_median_s']:.1f} s; goal: one "
+        f"sensor interval (effectively {interval} s: the daemon evaluates sensors at most every "
+        f"{DAEMON_LOOP_SECONDS} s) plus one run ({batched['lone_run_median_s']:.1f} s from request to end, "
+        f"median, queueing included) = {lone_goal:.1f} s: {'met' if batched['lone_median_s'] <= lone_goal else 'NOT met'}\n"
     )
     return ratio >= GOAL_RATIO
 

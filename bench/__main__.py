@@ -12,7 +12,9 @@ from bench import batch_runs, rules_eval, s3_sensor, session_path, upload_burst
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--only", choices=("s3_sensor", "session_path", "batch_runs", "rules_eval", "upload_burst"), default=None
+        "--only",
+        choices=("s3_sensor", "session_path", "batch_runs", "rules_eval", "upload_burst"),
+        default=None,
     )
     s3_sensor.add_arguments(parser)
     session_path.add_arguments(parser)

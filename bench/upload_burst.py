@@ -28,7 +28,9 @@ TEXT = (
     "the market because it is very very crowded, you know. Then we go home and then we cook and then we eat."
 )
 INTERVAL_SECONDS = 2
-DAEMON_LOOP_SECONDS = 5  # dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME: sensors are evaluated at most this often
+DAEMON_LOOP_SECONDS = (
+    5  # dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME: sensors are evaluated at most this often
+)
 GOAL_RATIO = 5.0
 
 
@@ -41,8 +43,13 @@ def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
     keys = []
     for i in range(count):
         key = f"{prefix}{i:04d}"
-        add_session(uploads, f"learner{i % 8}", key, text=f"{TEXT} Session {i}.",
-                    manifest=f'{{"recorded_at": "2026-03-01T{i // 60 % 24:02d}:{i % 60:02d}:00Z"}}')
+        add_session(
+            uploads,
+            f"learner{i % 8}",
+            key,
+            text=f"{TEXT} Session {i}.",
+            manifest=f'{{"recorded_at": "2026-03-01T{i // 60 % 24:02d}:{i % 60:02d}:00Z"}}',
+        )
         keys.append(key)
     return keys
 
@@ -72,8 +79,13 @@ def burst(count: int, *, batched: bool, lone: int) -> dict[str, float]:
             time.sleep(8)  # let the daemon and code server start, so we time the pipeline, not the boot
             start = time.time()
             keys = _drop(uploads, count, "b")
-            wait_for(lambda: _done(status, keys), timeout=1800, what="the burst DONE", daemon=daemon,
-                     log=home / "daemon.log")
+            wait_for(
+                lambda: _done(status, keys),
+                timeout=1800,
+                what="the burst DONE",
+                daemon=daemon,
+                log=home / "daemon.log",
+            )
             wall = time.time() - start
             latencies = []
             for i in range(lone):
@@ -81,8 +93,13 @@ def burst(count: int, *, batched: bool, lone: int) -> dict[str, float]:
                 dropped = time.time()
                 key = f"lone{i}"
                 add_session(uploads, "lonely", key, text=f"{TEXT} Alone {i}.")
-                wait_for(lambda k=key: _done(status, [k]), timeout=120, what=f"{key} DONE", daemon=daemon,
-                         log=home / "daemon.log")
+                wait_for(
+                    lambda k=key: _done(status, [k]),
+                    timeout=120,
+                    what=f"{key} DONE",
+                    daemon=daemon,
+                    log=home / "daemon.log",
+                )
                 latencies.append(status.get(key).updated_at.timestamp() - dropped)
             with dg.DagsterInstance.from_config(str(home)) as instance:
                 runs = instance.get_runs()

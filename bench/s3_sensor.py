@@ -103,8 +103,15 @@ def run(args: argparse.Namespace) -> bool:
         status = StatusStore(f"sqlite:///{tempfile.mkdtemp()}/status.db")
         registry = UploadRegistry(status.engine)
         known_seconds, seen = _timed(
-            lambda: discover(storage, registry, status, DiscoveryCursor(), now=time.time(),
-                             quiet_seconds=3600, max_sessions=10 * existing)
+            lambda: discover(
+                storage,
+                registry,
+                status,
+                DiscoveryCursor(),
+                now=time.time(),
+                quiet_seconds=3600,
+                max_sessions=10 * existing,
+            )
         )
         cursor = discover(storage, registry, status, seen.cursor, now=time.time(), quiet_seconds=3600).cursor
         logger.info("registered %d sessions in %.1f s", len(seen.ready), known_seconds)
@@ -119,8 +126,14 @@ def run(args: argparse.Namespace) -> bool:
 
         def tick(feed: Any, from_cursor: DiscoveryCursor = cursor) -> Any:
             return discover(
-                storage, registry, status, from_cursor, now=time.time(), quiet_seconds=3600,
-                max_sessions=10_000, feed=feed,
+                storage,
+                registry,
+                status,
+                from_cursor,
+                now=time.time(),
+                quiet_seconds=3600,
+                max_sessions=10_000,
+                feed=feed,
             )
 
         feed = SqsChangeFeed(sqs, queue_url, PREFIX, bucket.name)

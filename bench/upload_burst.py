@@ -28,6 +28,9 @@ TEXT = (
     "the market because it is very very crowded, you know. Then we go home and then we cook and then we eat."
 )
 INTERVAL_SECONDS = 2
+DAEMON_LOOP_SECONDS = (
+    5  # dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME: sensors are evaluated at most this often
+)
 GOAL_RATIO = 5.0
 
 
@@ -40,8 +43,13 @@ def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
     keys = []
     for i in range(count):
         key = f"{prefix}{i:04d}"
-        add_session(uploads, f"learner{i % 8}", key, text=f"{TEXT} Session {i}.",
-                    manifest=f'{{"recorded_at": "2026-03-01T{i // 60 % 24:02d}:{i % 60:02d}:00Z"}}')
+        add_session(
+            uploads,
+            f"learner{i % 8}",
+            key,
+            text=f"{TEXT} Session {i}.",
+            manifest=f'{{"recorded_at": "2026-03-01T{i // 60 % 24:02d}:{i % 60:02d}:00Z"}}',
+        )
         keys.append(key)
     return keys
 
@@ -71,8 +79,13 @@ def burst(count: int, *, batched: bool, lone: int) -> dict[str, float]:
             time.sleep(8)  # let the daemon and code server start, so we time the pipeline, not the boot
             start = time.time()
             keys = _drop(uploads, count, "b")
-            wait_for(lambda: _done(status, keys), timeout=1800, what="the burst DONE", daemon=daemon,
-                     log=home / "daemon.log")
+            wait_for(
+                lambda: _done(status, keys),
+                timeout=1800,
+                what="the burst DONE",
+                daemon=daemon,
+                log=home / "daemon.log",
+            )
             wall = time.time() - start
             latencies = []
             for i in range(lone):
@@ -80,8 +93,13 @@ def burst(count: int, *, batched: bool, lone: int) -> dict[str, float]:
                 dropped = time.time()
                 key = f"lone{i}"
                 add_session(uploads, "lonely", key, text=f"{TEXT} Alone {i}.")
-                wait_for(lambda k=key: _done(status, [k]), timeout=120, what=f"{key} DONE", daemon=daemon,
-                         log=home / "daemon.log")
+                wait_for(
+                    lambda k=key: _done(status, [k]),
+                    timeout=120,
+                    what=f"{key} DONE",
+                    daemon=daemon,
+                    log=home / "daemon.log",
+                )
                 latencies.append(status.get(key).updated_at.timestamp() - dropped)
             with dg.DagsterInstance.from_config(str(home)) as instance:
                 runs = instance.get_runs()
@@ -104,6 +122,8 @@ def run(args: argparse.Namespace) -> bool:
     batched = burst(args.burst_sessions, batched=True, lone=args.lone_uploads)
     single = burst(args.burst_sessions, batched=False, lone=0)
     ratio = single["wall_s"] / batched["wall_s"]
+    interval = max(INTERVAL_SECONDS, DAEMON_LOOP_SECONDS)
+    lone_goal = interval + batched["lone_run_median_s"]
     out = sys.stdout
     out.write(
         f"\nupload burst, real daemon, {batched['sessions']} text sessions over 8 learners dropped at once "
@@ -114,9 +134,10 @@ def run(args: argparse.Namespace) -> bool:
         f"  {'one run each':<22} {single['wall_s']:>13.1f} s {single['runs']:>6} "
         f"{single['wall_s'] / single['sessions']:>10.3f}\n"
         f"  batching is {ratio:.1f}x faster (goal >= {GOAL_RATIO:.0f}x: {'met' if ratio >= GOAL_RATIO else 'NOT met'})\n"
-        f"  lone upload -> DONE, median of {args.lone_uploads}: {batched['lone_median_s']:.1f} s "
-        f"(goal: one sensor interval, {INTERVAL_SECONDS} s, plus one run: its run took "
-        f"{batched['lone_run_median_s']:.1f} s from request to end, median)\n"
+        f"  lone upload -> DONE, median of {args.lone_uploads}: {batched['lone_median_s']:.1f} s; goal: one "
+        f"sensor interval (effectively {interval} s: the daemon evaluates sensors at most every "
+        f"{DAEMON_LOOP_SECONDS} s) plus one run ({batched['lone_run_median_s']:.1f} s from request to end, "
+        f"median, queueing included) = {lone_goal:.1f} s: {'met' if batched['lone_median_s'] <= lone_goal else 'NOT met'}\n"
     )
     return ratio >= GOAL_RATIO
 

@@ -4,7 +4,8 @@ A multi-session run is a range of keys of the ``sessions`` dynamic partitions, w
 order they were added. So only sessions whose partition this tick adds can be batched (the tick
 adds them batch by batch, making each batch's keys contiguous); a re-upload of an existing
 partition, or any upload in a tick with at most ``threshold`` ready, gets a run of its own at once.
-Within a batch a learner's sessions stay together, in the order they became ready.
+A learner with several new sessions gets batches of its own, in the order they became ready, so the
+one-run-per-learner limit holds for them; learners with one session each share batches.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ def plan_runs(
     old = [u for u in ready if u.session_id in existing]
     if len(ready) <= threshold or size < 2:
         return [PlannedRun((u,)) for u in ready], [u.session_id for u in new]
-    order = {u.learner_id: i for i, u in reversed(list(enumerate(new)))}  # learners by their first upload
-    new.sort(key=lambda u: order[u.learner_id])  # stable: each learner's own order is kept
-    runs = [PlannedRun(tuple(new[start : start + size])) for start in range(0, len(new), size)]
+    by_learner: dict[str, list[ReadyUpload]] = {}
+    for upload in new:  # learners in the order of their first upload, each learner's own order kept
+        by_learner.setdefault(upload.learner_id, []).append(upload)
+    # A learner with several sessions gets batches of its own (tagged learner_id: one at a time);
+    # learners with one session each share batches (none of them can hold up another learner).
+    groups = [own for own in by_learner.values() if len(own) > 1]
+    groups.append([own[0] for own in by_learner.values() if len(own) == 1])
+    runs = [PlannedRun(tuple(group[i : i + size])) for group in groups for i in range(0, len(group), size)]
     runs += [PlannedRun((u,)) for u in old]
-    return runs, [u.session_id for u in new]
+    return runs, [u.session_id for run in runs for u in run.uploads if u.session_id not in existing]

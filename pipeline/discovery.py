@@ -87,7 +87,11 @@ def _version(storage: Storage, media: ObjectInfo, row: FolderRow | None) -> str:
     """The media's content version; a local file is hashed only when its size or mtime changed."""
     if media.etag:
         return content_version(media)
-    if row is not None and row.content_version and (row.media_key, row.media_stat) == (media.key, media.version):
+    if (
+        row is not None
+        and row.content_version
+        and (row.media_key, row.media_stat) == (media.key, media.version)
+    ):
         return row.content_version
     with storage.local_file(media.key) as path, path.open("rb") as handle:
         return content_version(media, hashlib.file_digest(handle, "sha256").hexdigest())
@@ -99,7 +103,9 @@ def _observe(storage: Storage, upload: SessionUpload, row: FolderRow | None, now
         json.dumps(sorted((name, info.version) for name, info in upload.files.items())).encode()
     ).hexdigest()
     media = upload.media
-    base = row or FolderRow(upload.prefix, upload.learner_id, upload.session_id, listing, now, now, 0.0, False)
+    base = row or FolderRow(
+        upload.prefix, upload.learner_id, upload.session_id, listing, now, now, 0.0, False
+    )
     return base.with_(
         listing=listing,
         changed_at=base.changed_at if row is not None and row.listing == listing else now,
@@ -180,8 +186,14 @@ def discover(
         elif _is_ready(row, now, quiet_seconds):
             candidates.append(row)
         elif row.content_version is None and now - row.first_seen > PENDING_LIMIT_SECONDS:
-            reports.append(Rejection(folder, row.learner_id, row.session_id,
-                                     f"no audio.* or transcript.txt in {folder}/ after a day"))
+            reports.append(
+                Rejection(
+                    folder,
+                    row.learner_id,
+                    row.session_id,
+                    f"no audio.* or transcript.txt in {folder}/ after a day",
+                )
+            )
             rows[folder] = row.with_(open=False)  # reported; an event or a listing reopens it
         else:
             waiting += 1
@@ -197,16 +209,26 @@ def discover(
     registry.save(row for folder, row in rows.items() if known.get(folder) != row)
     registry.clear_rejections(row.folder for row in ready)
     rejected += reports + [
-        Rejection(row.folder, row.learner_id, row.session_id,
-                  f"session id {row.session_id} is already used by learner {owner}; session ids must be "
-                  "unique across learners: rename the folder")
+        Rejection(
+            row.folder,
+            row.learner_id,
+            row.session_id,
+            f"session id {row.session_id} is already used by learner {owner}; session ids must be "
+            "unique across learners: rename the folder",
+        )
         for row, owner in collisions.items()
     ]
     fresh = dict(registry.record_rejections((r.folder, r.message) for r in rejected))
     return Discovery(
         [
-            ReadyUpload(r.learner_id, r.session_id, r.media_key or "", r.content_version or "", r.changed_at,
-                        r.requested_version is not None)
+            ReadyUpload(
+                r.learner_id,
+                r.session_id,
+                r.media_key or "",
+                r.content_version or "",
+                r.changed_at,
+                r.requested_version is not None,
+            )
             for r in ready
         ],
         [r for r in rejected if fresh.get(r.folder) == r.message],
@@ -221,7 +243,9 @@ def _owned(status: StatusStore, rows: list[FolderRow]) -> tuple[list[FolderRow],
     """Split ready rows into those whose session id is free or theirs, and collisions with their owner."""
     # A row under an invalid learner id was written by an older release's rejection: it owns nothing.
     owners = {
-        s: row.learner_id for s, row in status.get_many(r.session_id for r in rows).items() if is_valid_id(row.learner_id)
+        s: row.learner_id
+        for s, row in status.get_many(r.session_id for r in rows).items()
+        if is_valid_id(row.learner_id)
     }
     selected, collisions = [], {}
     for row in rows:

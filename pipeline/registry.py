@@ -202,7 +202,9 @@ class UploadRegistry:
                 if folder in known:
                     conn.execute(t.update().where(t.c.folder == folder).values(reason=reason, last_seen=now))
                 else:
-                    conn.execute(t.insert().values(folder=folder, reason=reason, first_seen=now, last_seen=now))
+                    conn.execute(
+                        t.insert().values(folder=folder, reason=reason, first_seen=now, last_seen=now)
+                    )
         return fresh
 
     def clear_rejections(self, folders: Iterable[str]) -> None:

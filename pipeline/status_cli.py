@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     # Rejected folders are not sessions: they are listed under their folder path, as uploaded.
     rejections = [
-        r for r in UploadRegistry(store.engine).rejections()
+        r
+        for r in UploadRegistry(store.engine).rejections()
         if args.learner is None or r.folder.split("/", 1)[0] == args.learner
     ]
     if rejections and not args.state:

@@ -17,8 +17,9 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 def run_request(run: PlannedRun) -> dg.RunRequest:
     """One session: its partition. Several: the range of the keys this tick added for them.
 
-    The ``learner_id`` tag (one run per learner at a time) goes on every run of one learner; a
-    batch of several learners is serialised with their other runs by the learner lock instead.
+    The ``learner_id`` tag (one run per learner at a time) goes on every run of one learner. A batch
+    of several learners holds one session of each (``pipeline.batches``), and their profile passes
+    are serialised with any other run of theirs by the learner lock.
     """
     tags = {"learner_id": run.learner_ids[0]} if len(run.learner_ids) == 1 else {"learners": str(len(run.learner_ids))}
     if len(run.uploads) == 1:

@@ -156,7 +156,9 @@ class SqsChangeFeed:
         relative = key[len(root) :]
         if any(part.startswith(".") for part in relative.split("/")):
             return None  # hidden files, skipped as the listings skip them
-        return ObjectInfo(key=relative, size=size, modified=modified, etag=etag), name.startswith("ObjectCreated")
+        return ObjectInfo(key=relative, size=size, modified=modified, etag=etag), name.startswith(
+            "ObjectCreated"
+        )
 
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:

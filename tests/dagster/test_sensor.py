@@ -118,23 +118,35 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
     sensor, instance, tmp_path: Path, uploads_dir: Path, monkeypatch: pytest.MonkeyPatch, capfd
 ) -> None:
     monkeypatch.setenv("SENSOR_BATCH_SIZE", "4")
-    for i in range(9):
+    for i in range(10):  # learner0 has 4 sessions, learner1 and learner2 3 each
         add_session(uploads_dir, f"learner{i % 3}", f"b{i}", text=f"Burst session {i}.")
+    for learner in ("ana", "ben", "cat", "dan", "eve"):  # one session each
+        add_session(uploads_dir, learner, f"one-{learner}", text="Only one.")
     resource = offline_resource(tmp_path, uploads_dir)
     data = tick(sensor, instance, resource)
     log = capfd.readouterr().err  # the sensor's context.log, as the tick log shows it
     [add] = data.dynamic_partitions_requests
     instance.add_dynamic_partitions("sessions", list(add.partition_keys))  # what the daemon does first
     keys = instance.get_dynamic_partitions("sessions")
-    ranges = [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in data.run_requests if r.partition_key is None]
-    batches = [keys[keys.index(start) : keys.index(end) + 1] for start, end in ranges]
-    batches += [[r.partition_key] for r in data.run_requests if r.partition_key is not None]
-    assert sorted(k for batch in batches for k in batch) == sorted(f"b{i}" for i in range(9))
-    assert [len(b) for b in batches] == [4, 4, 1]  # a batch of one is a plain single-session run
-    # Each learner's sessions stay together and in order.
-    assert keys == ["b0", "b3", "b6", "b1", "b4", "b7", "b2", "b5", "b8"]
-    assert "9 session(s) ready" in log and "batched 2 run(s) / 8 session(s), 0 waiting, 0 rejected" in log
-    assert {r.tags.get("learner_id") for r in data.run_requests} == {None, "learner2"}  # one-learner batch
+    runs = {}
+    for r in data.run_requests:
+        if r.partition_key is None:
+            start, end = r.tags[RANGE_START], r.tags[RANGE_END]
+            members = tuple(keys[keys.index(start) : keys.index(end) + 1])
+        else:
+            members = (r.partition_key,)
+        runs[members] = {t: v for t, v in r.tags.items() if not t.startswith("dagster/")}
+    # A learner with several sessions: batches of its own, in order, tagged with the learner (one
+    # run at a time per learner); learners with one session each share batches.
+    assert runs == {
+        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0"},
+        ("b1", "b4", "b7"): {"learner_id": "learner1"},
+        ("b2", "b5", "b8"): {"learner_id": "learner2"},
+        ("one-ana", "one-ben", "one-cat", "one-dan"): {"learners": "4"},
+        ("one-eve",): {"learner_id": "eve"},  # a batch of one is a plain single-session run
+    }
+    assert len(keys) == 15
+    assert "15 session(s) ready" in log and "batched 4 run(s) / 14 session(s), 0 waiting, 0 rejected" in log
     add_session(uploads_dir, "ana", "lone", text="Just me.")
     lone = tick(sensor, instance, resource, cursor=data.cursor)
     [request] = lone.run_requests

@@ -21,7 +21,9 @@ CORRECTED = "My sister don't like coffee. She have a cat and the cat is very ver
 BURST = [f"burst{i:02d}" for i in range(30)]
 
 
-def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is_redone(tmp_path: Path) -> None:
+def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is_redone(
+    tmp_path: Path,
+) -> None:
     uploads, results, home = tmp_path / "uploads", tmp_path / "results", tmp_path / "dagster_home"
     status_url = f"sqlite:///{tmp_path}/status.db"
     env = {
@@ -35,8 +37,13 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
     }
     uploads.mkdir()
     for i, session in enumerate(BURST):  # dropped at once: the first tick sees them all
-        add_session(uploads, f"learner{i % 4}", session, text=f"{TEXT} Number {i}.",
-                    manifest=f'{{"recorded_at": "2026-03-01T10:{i:02d}:00Z"}}')
+        add_session(
+            uploads,
+            f"learner{i % 4}",
+            session,
+            text=f"{TEXT} Number {i}.",
+            manifest=f'{{"recorded_at": "2026-03-01T10:{i:02d}:00Z"}}',
+        )
     status = StatusStore(status_url)
 
     def done(*sessions: str) -> bool:
@@ -47,7 +54,9 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
         log = home / "daemon.log"
         wait_for(lambda: done(*BURST), timeout=300, what="the burst DONE", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            wait_for(lambda: all(r.is_finished for r in instance.get_runs()), timeout=60, what="the burst's runs")
+            wait_for(
+                lambda: all(r.is_finished for r in instance.get_runs()), timeout=60, what="the burst's runs"
+            )
             burst_runs = instance.get_runs()
         assert len(burst_runs) < len(BURST), f"{len(burst_runs)} runs for {len(BURST)} sessions: not batched"
         assert all(run.status is dg.DagsterRunStatus.SUCCESS for run in burst_runs)
@@ -56,12 +65,19 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
         wait_for(lambda: done("lone"), timeout=120, what="the lone upload DONE", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             [lone_run] = [r for r in instance.get_runs() if r.run_id not in {b.run_id for b in burst_runs}]
-        assert lone_run.tags.get("dagster/partition") == "lone" and lone_run.tags.get("learner_id") == "learner0"
+        assert (
+            lone_run.tags.get("dagster/partition") == "lone" and lone_run.tags.get("learner_id") == "learner0"
+        )
 
         (uploads / "learner1" / "burst01" / "transcript.txt").write_text(CORRECTED)
         version = "sha256:" + hashlib.sha256(CORRECTED.encode()).hexdigest()
-        wait_for(lambda: done("burst01") and status.get("burst01").result_version == version,
-                 timeout=120, what="the corrected re-upload DONE", daemon=daemon, log=log)
+        wait_for(
+            lambda: done("burst01") and status.get("burst01").result_version == version,
+            timeout=120,
+            what="the corrected re-upload DONE",
+            daemon=daemon,
+            log=log,
+        )
 
     insights = json.loads((results / "insights" / "burst01.json").read_text())
     assert insights["transcript_sha256"] == hashlib.sha256(CORRECTED.encode()).hexdigest()

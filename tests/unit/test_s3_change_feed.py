@@ -41,8 +41,15 @@ class Env:
             self.put(f"{PREFIX}/{learner}/{session}/session.json", b"{}")
 
     def tick(self, cursor: DiscoveryCursor, later: float = 0.0) -> Discovery:
-        return discover(self.storage, self.registry, self.status, cursor, now=time.time() + later,
-                        quiet_seconds=3600, feed=self.feed)
+        return discover(
+            self.storage,
+            self.registry,
+            self.status,
+            cursor,
+            now=time.time() + later,
+            quiet_seconds=3600,
+            feed=self.feed,
+        )
 
     def queued(self) -> int:
         attrs = self.sqs.get_queue_attributes(
@@ -174,7 +181,9 @@ def test_at_most_max_messages_per_tick_and_the_rest_next_tick(s3_bucket: S3Bucke
 
 
 def test_cursors_of_the_watermark_release_still_load() -> None:
-    old = json.dumps({"v": 1, "watermark": 7.0, "pending": {"a/b": 1.0}, "recent": {}, "feed": {"receipts": ["h1"]}})
+    old = json.dumps(
+        {"v": 1, "watermark": 7.0, "pending": {"a/b": 1.0}, "recent": {}, "feed": {"receipts": ["h1"]}}
+    )
     assert DiscoveryCursor.from_json(old) == DiscoveryCursor(0, {"receipts": ["h1"]})
     cursor = DiscoveryCursor(7, feed={"receipts": ["h1"]})
     assert DiscoveryCursor.from_json(cursor.to_json()).feed == {"receipts": ["h1"]}
@@ -186,8 +195,16 @@ def test_a_backlog_is_drained_from_the_registry_without_listings(s3_bucket: S3Bu
         env.session(f"l{i % 3}", f"s{i:02d}")
     cursor, seen = DiscoveryCursor(), set()
     for backlog in (20, 10, 0):
-        found = discover(env.storage, env.registry, env.status, cursor, now=time.time(), quiet_seconds=3600,
-                         max_sessions=10, feed=env.feed)
+        found = discover(
+            env.storage,
+            env.registry,
+            env.status,
+            cursor,
+            now=time.time(),
+            quiet_seconds=3600,
+            max_sessions=10,
+            feed=env.feed,
+        )
         assert len(found.ready) == 10 and found.backlog == backlog and found.listings == 0
         assert not seen & set(ids(found))
         seen |= set(ids(found))

@@ -84,7 +84,11 @@ def test_status_cli_lists_rejected_folders_as_uploaded(tmp_path: Path, monkeypat
     monkeypatch.setenv("STATUS_DB_URL", url)
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "rejected uploads" in out and "bad learner/s42/  invalid learner id" in out and f"ana/{long_id}/" in out
+    assert (
+        "rejected uploads" in out
+        and "bad learner/s42/  invalid learner id" in out
+        and f"ana/{long_id}/" in out
+    )
     assert main(["--rejected"]) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith("ana/" + long_id)
     assert store.get("s42").state is SessionState.DONE

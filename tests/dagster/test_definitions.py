@@ -23,7 +23,7 @@ def specs(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, dg.AssetSpec
 def test_without_keys_everything_is_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     found = specs(monkeypatch)
     assert found["transcript"].code_version.startswith("pocketsphinx:en-us")
-    assert found["insights"].code_version.startswith("rules:rules-v1")
+    assert found["insights"].code_version.startswith("rules:rules-v2")
     assert "pocketsphinx" in found["transcript"].kinds
 
 

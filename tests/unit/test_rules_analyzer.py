@@ -1,10 +1,9 @@
-"""The offline RuleBasedAnalyzer: each rule's counts, verbatim examples, ranking, schema, errors, speed."""
+"""The offline RuleBasedAnalyzer: each rule's counts, verbatim examples, ranking, schema, errors (speed is in bench/)."""
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -281,17 +280,6 @@ def test_lowercase_unpunctuated_asr_text_gives_sensible_findings() -> None:
     assert "no punctuation" in analysis.summary
 
 
-def test_analyzer_identity_and_speed() -> None:
+def test_analyzer_identity() -> None:
     analyzer = RuleBasedAnalyzer()
-    assert (analyzer.name, analyzer.model, analyzer.prompt_version) == ("rules", "rules-v1", "rules-v1")
-    text = " ".join(path.read_text() for path in TRANSCRIPTS)
-    text = " ".join([text] * (5000 // len(text.split()) + 1))
-    assert len(text.split()) >= 5000
-    best = min(_timed(analyzer, text) for _ in range(3))
-    assert best < 0.050
-
-
-def _timed(analyzer: RuleBasedAnalyzer, text: str) -> float:
-    start = time.perf_counter()
-    analyzer.analyze(text)
-    return time.perf_counter() - start
+    assert (analyzer.name, analyzer.model, analyzer.prompt_version) == ("rules", "rules-v2", "rules-v2")

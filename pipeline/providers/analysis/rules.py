@@ -3,8 +3,9 @@
 It is the provider the demo, the tests and users without API keys rely on, so it must be honest:
 it reports only what a surface rule can see, quotes evidence verbatim, and says so when nothing
 recurring was found instead of inventing a weakness. The rules live in ``rules_detectors``
-(vocabulary), ``rules_grammar`` and ``rules_structure``; this module validates input, ranks the
-findings and writes the session-level focus and summary.
+(vocabulary), ``rules_grammar``, ``rules_articles``, ``rules_word_order`` and ``rules_structure``;
+this module validates input, merges findings of one pattern (a/an and a missing article are both
+``grammar.articles``), ranks them and writes the session-level focus and summary.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from pipeline.errors import PermanentError
 from pipeline.models import Insight, SessionAnalysis, UsageCost
 from pipeline.providers.analysis.base import AnalysisResult
+from pipeline.providers.analysis.rules_articles import missing_articles
 from pipeline.providers.analysis.rules_detectors import (
     filler_words,
     limited_connectors,
@@ -27,13 +29,14 @@ from pipeline.providers.analysis.rules_structure import (
     run_on_sentences,
     short_simple_sentences,
 )
-from pipeline.providers.analysis.rules_text import Detector, Doc, Finding, count_of
+from pipeline.providers.analysis.rules_text import Detector, Doc, Finding, count_of, pick_examples
+from pipeline.providers.analysis.rules_word_order import word_order
 from pipeline.taxonomy import LABELS, PATTERN_IDS, SEVERITY_WEIGHT, category_of
 
 logger = logging.getLogger(__name__)
 
 #: Bump whenever a rule, threshold or wording changes: it is part of the insights memo key.
-RULES_VERSION = "rules-v1"
+RULES_VERSION = "rules-v2"
 MAX_INSIGHTS = 5
 _NOTHING_FOCUS = (
     "Stretch yourself next time: tell a longer story with more varied linking words and descriptions."
@@ -43,6 +46,8 @@ DETECTORS: tuple[Detector, ...] = (
     verb_tense,
     subject_verb_agreement,
     articles,
+    missing_articles,
+    word_order,
     plurals,
     filler_words,
     overused_intensifiers,
@@ -53,6 +58,37 @@ DETECTORS: tuple[Detector, ...] = (
     run_on_sentences,
     repetitive_starters,
 )
+
+
+def merge_same_pattern(findings: list[Finding], text: str) -> list[Finding]:
+    """One finding per pattern id: counts summed, the higher severity, examples taken in turn from each."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.pattern_id, []).append(f)
+    merged = []
+    for group in groups.values():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        lead = max(group, key=lambda f: (f.frequency, SEVERITY_WEIGHT[f.severity]))
+        turns = [
+            f.examples[k]
+            for k in range(max(len(f.examples) for f in group))
+            for f in group
+            if k < len(f.examples)
+        ]
+        merged.append(
+            Finding(
+                pattern_id=lead.pattern_id,
+                severity=max((f.severity for f in group), key=SEVERITY_WEIGHT.__getitem__),
+                frequency=sum(f.frequency for f in group),
+                examples=pick_examples(turns, text),
+                detail=" ".join(f.detail for f in group),
+                suggestion=" ".join(f.suggestion for f in group),
+                next_step=lead.next_step,
+            )
+        )
+    return merged
 
 
 def rank(findings: list[Finding]) -> list[Finding]:
@@ -83,7 +119,9 @@ class RuleBasedAnalyzer:
         doc = Doc(text)
         if not doc.word_count:
             raise PermanentError("transcript is empty: it contains no words to analyze")
-        findings = rank([f for f in (detect(doc) for detect in DETECTORS) if f is not None])
+        findings = rank(
+            merge_same_pattern([f for f in (detect(doc) for detect in DETECTORS) if f is not None], text)
+        )
         kept = findings[:MAX_INSIGHTS]
         insights, dropped = _insights(kept, text)
         logger.debug(
@@ -153,9 +191,10 @@ def _summary(doc: Doc, findings: list[Finding]) -> str:
         "grammar.verb_tense",
         "grammar.subject_verb_agreement",
         "grammar.articles",
+        "grammar.word_order",
         "grammar.plurals",
     }:
-        sentences.append("Good news: no tense, agreement, article or plural slips were detected.")
+        sentences.append("Good news: no tense, agreement, article, word-order or plural slips were detected.")
     elif not found & {
         "vocabulary.filler_words",
         "vocabulary.overused_intensifiers",

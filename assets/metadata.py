@@ -21,6 +21,8 @@ from pipeline.status import ProfileRow
 log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 600
+#: Runs of more sessions (backfill batches) skip the per-snapshot chart; learner_progress has them all.
+PROFILE_CHART_MAX_RUN_SESSIONS = 10
 
 
 def usage_metadata(usage: UsageCost) -> dict[str, object]:
@@ -160,7 +162,11 @@ def profile_metadata(
         "top_patterns": _table(rows),
         "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
         "session_status": status.state.value if status else "unknown",
-        **({"pattern_counts_chart": profile_chart(doc, index_rows)} if index_rows is not None else {}),
+        "pattern_counts_chart": (
+            profile_chart(doc, index_rows)
+            if index_rows is not None
+            else dg.MetadataValue.text("not drawn in batch runs: see learner_progress")
+        ),
     }
 
 

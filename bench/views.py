@@ -31,6 +31,33 @@ START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views-sessions", type=int, default=1000, help="stored sessions the views are built from")
+    parser.add_argument("--checks-sessions", type=int, default=50, help="sessions of the batch run with/without checks")
+
+
+def checks_overhead(root: Path, sessions: int) -> dict[str, float]:
+    """One batch run of ``sessions`` text sessions (5 learners) with the session checks, one without."""
+    from tests.conftest import add_session
+    from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
+
+    seconds = {}
+    for label, selection in (("without", dg.AssetSelection.all().without_checks()), ("with", dg.AssetSelection.all())):
+        uploads = root / label / "uploads"
+        keys = [f"{label}-{n:03d}" for n in range(sessions)]
+        for n, key in enumerate(keys):
+            stamp = (START + timedelta(days=n)).isoformat()
+            add_session(uploads, f"learner-{n % 5}", key, text="I go to the market yesterday and buy a apple. " * 8,
+                        manifest=f'{{"recorded_at": "{stamp}"}}')
+        resource = offline_resource(root / label, uploads)
+        with dg.instance_for_test() as instance:
+            materialize_sessions(instance, resource, keys[:1])  # warm-up: imports, database creation
+            instance.add_dynamic_partitions("sessions", keys)
+            tags = {"dagster/asset_partition_range_start": keys[1], "dagster/asset_partition_range_end": keys[-1]}
+            started = time.perf_counter()
+            result = dg.materialize(offline_assets(), instance=instance, resources={"pipeline": resource},
+                                    tags=tags, selection=selection)
+            seconds[label] = time.perf_counter() - started
+            assert result.success
+    return seconds
 
 
 def generate(root: Path, sessions: int) -> tuple[LocalStorage, StatusStore]:
@@ -112,5 +139,12 @@ def run(args: argparse.Namespace) -> bool:
     sys.stdout.write(
         f"  both views refreshed for {large} sessions in {b['dagster_refresh']:.2f} s through Dagster "
         f"({b['rows']:.0f} learner x pattern rows)\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        checks = checks_overhead(Path(tmp), args.checks_sessions + 1)
+    per = (checks["with"] - checks["without"]) / args.checks_sessions
+    sys.stdout.write(
+        f"session checks, one batch run of {args.checks_sessions} text sessions: without {checks['without']:.2f} s vs "
+        f"with {checks['with']:.2f} s ({checks['with'] / checks['without']:.2f}x; {per * 1000:.0f} ms per session)\n"
     )
     return True

@@ -196,3 +196,28 @@ def test_views_automation_sensor_runs_by_default_and_targets_the_views() -> None
         spec = repository.asset_graph.get(dg.AssetKey(key))
         assert spec.automation_condition is not None and spec.freshness_policy is not None
     assert repository.asset_graph.get(dg.AssetKey("pattern_profile")).freshness_policy is not None
+
+
+def test_batch_runs_over_ten_sessions_skip_the_profile_chart(tmp_path: Path, uploads_dir: Path, instance) -> None:
+    keys = [f"c{n:02d}" for n in range(11)]
+    for n, key in enumerate(keys):
+        add_session(uploads_dir, "cat", key, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{n + 1:02d}T09:00:00Z"}}')
+    [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), keys, batch=True)
+    assert result.success
+    record = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("pattern_profile"), asset_partitions=["c10"]), limit=1
+    ).records[0]
+    assert "not drawn" in record.asset_materialization.metadata["pattern_counts_chart"].value
+    assert all(e.passed for e in result.get_asset_check_evaluations()) and len(result.get_asset_check_evaluations()) == 33
+
+
+def test_transcript_quality_signals_show_in_metadata_where_recorded() -> None:
+    from types import SimpleNamespace
+
+    from assets.metadata import quality_metadata
+
+    signals = {"speech_ratio": 0.92, "mean_logprob": -0.31, "truncated": False, "declared_seconds": None}
+    assert quality_metadata(SimpleNamespace(quality=signals)) == {  # type: ignore[arg-type]
+        "quality_speech_ratio": 0.92, "quality_mean_logprob": -0.31, "quality_truncated": False,
+    }
+    assert quality_metadata(SimpleNamespace()) == {}  # type: ignore[arg-type]  # before the provider records them

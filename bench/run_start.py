@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -31,6 +32,7 @@ from pipeline.status import StatusStore
 from tests.conftest import add_session
 from tests.e2e.daemon import ROOT, running_daemon, wait_for
 
+logger = logging.getLogger(__name__)
 BEFORE = "edbbf83"
 HEAVY = ("av", "faster_whisper", "ctranslate2", "openai", "anthropic", "boto3", "botocore", "pandas",
          "matplotlib", "numpy", "pocketsphinx", "dagster_aws", "dagster_postgres")  # fmt: skip
@@ -98,7 +100,7 @@ def timeline(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
 
 def single_runs(root: Path, count: int) -> dict[str, float]:
     """``count`` sessions uploaded one at a time (each after the last is DONE): each its own cold run."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # runs may still flush
         base = Path(tmp)
         uploads, status_url = base / "uploads", f"sqlite:///{base}/status.db"
         env = {"UPLOADS_URI": str(uploads), "RESULTS_URI": str(base / "results"), "STATUS_DB_URL": status_url,
@@ -133,6 +135,7 @@ def run(args: argparse.Namespace) -> bool:
                 "runs": single_runs(root, args.start_runs),
                 "burst": session_path.sensor_path(args.burst_sessions, root=root),
             }
+            logger.info("run_start %s: %s", label, results[label])
     (before, b), (after, a) = results.items()
     out = [f"\nrun start, {before} vs {after}, side by side (s; ratio = after / before):"]
 

@@ -51,7 +51,7 @@ def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
 
 def sensor_path(count: int, root: Path = ROOT) -> dict[str, float]:
     """``root``: the source tree the daemon loads (bench/run_start.py passes an older commit's)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # runs may still flush
         base = Path(tmp)
         uploads, status_url = base / "uploads", f"sqlite:///{base}/status.db"
         env = {

@@ -21,11 +21,12 @@ def running_daemon(
 ) -> Iterator[subprocess.Popen]:
     """Start ``dagster-daemon run`` on a temporary DAGSTER_HOME; stop it and its children on exit.
 
-    ``root``: the source tree whose ``workspace.yaml`` (and so code) to load, e.g. an older commit's.
+    ``root``: the source tree whose ``workspace.yaml`` (and so code) and ``dagster.yaml`` to use, e.g. an
+    older commit's.
     """
     home.mkdir(parents=True, exist_ok=True)
     if instance_yaml is None:
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+        shutil.copy(root / "dagster.yaml", home / "dagster.yaml")
     else:
         (home / "dagster.yaml").write_text(instance_yaml)
     full_env = {**os.environ, **env, "DAGSTER_HOME": str(home)}

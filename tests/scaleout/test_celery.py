@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from pipeline.celery_runs import WORKER_PID_TAG, WORKER_TAG
 from pipeline.models import SessionState
@@ -40,6 +41,20 @@ def upload(
             Bucket=bucket.name, Key=f"{prefix}/audio.wav", Body=(AUDIO / audio).read_bytes()
         )
     bucket.client.put_object(Bucket=bucket.name, Key=f"{prefix}/session.json", Body=b'{"language": "en"}')
+
+
+def _wait_for_a_tick_in_flight(instance: dg.DagsterInstance, *, after: float, timeout: float = 60) -> None:
+    """Return as soon as an uploads_sensor tick started after ``after`` is still in progress."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+            if state.instigator_name != "uploads_sensor":
+                continue
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            if ticks and ticks[0].status is TickStatus.STARTED and ticks[0].timestamp > after:
+                return
+        time.sleep(0.02)
+    raise AssertionError("no uploads_sensor tick caught in flight")
 
 
 def _parent_pid(pid: int) -> int:
@@ -90,16 +105,12 @@ def test_runs_execute_on_celery_workers_and_survive_kills(
                 return all(states.get(session) is SessionState.DONE for session in sessions)
 
             with dg.DagsterInstance.from_config(str(cluster.home)) as instance:
-                # 1. The daemon is killed -9 as the sensor's tick creates the burst's runs, then restarted.
+                # 1. The daemon is killed -9 while the sensor's tick for the burst is in flight, then restarted.
                 for (learner, session), text in TEXTS.items():
                     upload(bucket, learner, session, text=text)
+                uploaded_at = time.time()
                 texts = {session for _, session in TEXTS}
-                wait_for(
-                    lambda: len(instance.get_runs()) > 0,
-                    timeout=90,
-                    what="the first run",
-                    log=cluster.home / "daemon.log",
-                )
+                _wait_for_a_tick_in_flight(instance, after=uploaded_at)
                 cluster.kill("daemon")
                 daemon = cluster.start_daemon()
                 wait_for(

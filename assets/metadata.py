@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import logging
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from pipeline.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
 from pipeline.quality import quality_flags
 from pipeline.status import ProfileRow
+
+if TYPE_CHECKING:  # pandas loads when a chart or a view's table is built, not with the code location
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,8 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
 
 def profile_chart(doc: PatternProfile, rows: list[ProfileRow]) -> dg.MarkdownMetadataValue:
     """The learner's pattern counts per session up to this snapshot, from the status store's index."""
+    import pandas as pd
+
     from pipeline.charts import profile_counts_chart
 
     included = set(doc.session_ids)
@@ -175,6 +180,8 @@ _DTYPES = {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "datetime"}
 
 def frame_table(frame: pd.DataFrame, limit: int = 50) -> dg.TableMetadataValue:
     """The first ``limit`` rows of a view as a UI table, its schema taken from the frame's dtypes."""
+    import pandas as pd
+
     schema = dg.TableSchema(
         [dg.TableColumn(str(name), _DTYPES.get(dtype.kind, "string")) for name, dtype in frame.dtypes.items()]
     )

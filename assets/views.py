@@ -15,10 +15,6 @@ from assets.metadata import chart_markdown, frame_table
 from assets.partitions import freshness_policy
 from pipeline.resources import PipelineResource
 from pipeline.runner import Stage
-from pipeline.view_data import load_inputs, view_key, write_view
-from pipeline.views import cohort_patterns as cohort_frame
-from pipeline.views import learner_progress as progress_frame
-from pipeline.views import pipeline_health, session_rates
 
 VIEWS_GROUP = "analyst_views"
 VIEWS_CRON = "*/5 * * * *"
@@ -43,13 +39,19 @@ _COMMON = {
 
 
 def _png_copy(pipeline: PipelineResource, name: str, png: bytes | None) -> None:
+    from pipeline.view_data import view_key
+
     if png is not None:
         pipeline.results().write_bytes(view_key(name, "png"), png)
 
 
 @dg.asset(description="One row per learner and pattern: sessions seen, first/latest rate per 100 words, trend.", **_COMMON)
 def learner_progress(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+    # pandas, pyarrow and matplotlib load here, in the view's step, never with the code location.
     from pipeline.charts import learner_rates_chart
+    from pipeline.view_data import load_inputs, write_view
+    from pipeline.views import learner_progress as progress_frame
+    from pipeline.views import session_rates
 
     started = time.perf_counter()
     inputs = load_inputs(pipeline.results(), pipeline.status_store())
@@ -76,6 +78,9 @@ def learner_progress(context: dg.AssetExecutionContext, pipeline: PipelineResour
 @dg.asset(description="Per ISO week and pattern: learners, sessions and share of sessions; plus pipeline health per week.", **_COMMON)
 def cohort_patterns(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
     from pipeline.charts import cohort_chart
+    from pipeline.view_data import load_inputs, write_view
+    from pipeline.views import cohort_patterns as cohort_frame
+    from pipeline.views import pipeline_health
 
     started = time.perf_counter()
     inputs = load_inputs(pipeline.results(), pipeline.status_store())

@@ -87,6 +87,8 @@ def test_runs_execute_on_celery_workers_and_survive_kills(
             "PROVIDER_TIMEOUT_SECONDS": "120",
             "SENSOR_INTERVAL_SECONDS": "1",
             "UPLOAD_QUIET_SECONDS": "1",
+            # One run per session, so each kill hits one session's run (batched runs take the same path).
+            "SENSOR_BATCH_THRESHOLD": "1000",
         }
         for name, value in env.items():  # this process reads the same instance (dagster.yaml's env vars)
             monkeypatch.setenv(name, value)

@@ -209,15 +209,3 @@ def test_batch_runs_over_ten_sessions_skip_the_profile_chart(tmp_path: Path, upl
     ).records[0]
     assert "not drawn" in record.asset_materialization.metadata["pattern_counts_chart"].value
     assert all(e.passed for e in result.get_asset_check_evaluations()) and len(result.get_asset_check_evaluations()) == 33
-
-
-def test_transcript_quality_signals_show_in_metadata_where_recorded() -> None:
-    from types import SimpleNamespace
-
-    from assets.metadata import quality_metadata
-
-    signals = {"speech_ratio": 0.92, "mean_logprob": -0.31, "truncated": False, "declared_seconds": None}
-    assert quality_metadata(SimpleNamespace(quality=signals)) == {  # type: ignore[arg-type]
-        "quality_speech_ratio": 0.92, "quality_mean_logprob": -0.31, "quality_truncated": False,
-    }
-    assert quality_metadata(SimpleNamespace()) == {}  # type: ignore[arg-type]  # before the provider records them

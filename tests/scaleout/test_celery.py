@@ -158,6 +158,9 @@ def test_runs_execute_on_celery_workers_and_survive_kills(
                 wait_for(lambda: done({session}), timeout=120, what=f"{session} DONE after {victim} died", daemon=daemon,
                          log=cluster.home / "daemon.log")  # fmt: skip
                 recovered_in = time.monotonic() - killed_at
+                # DONE is written a moment before the resumed run reports its end.
+                wait_for(lambda: instance.get_run_by_id(run.run_id).is_finished, timeout=60,  # type: ignore[union-attr]
+                         what=f"{session}'s run finished", daemon=daemon, log=cluster.home / "daemon.log")  # fmt: skip
 
                 (after,) = runs(instance, session)
                 assert after.run_id == run.run_id and after.status is dg.DagsterRunStatus.SUCCESS, (

@@ -101,7 +101,7 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
     loaded = defs()
     job = loaded.get_job_def("session_job")
     assert job.executor_def.name == "in_process"
-    assert {s.name for s in loaded.sensors} == {"uploads_sensor", "session_run_failure_sensor"}
+    assert {s.name for s in loaded.sensors} == {"uploads_sensor", "session_run_failure_sensor", "views_automation_sensor"}
     specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}
-    assert set(specs) == {"transcript", "insights", "pattern_profile"}
+    assert set(specs) == {"transcript", "insights", "pattern_profile", "learner_progress", "cohort_patterns"}
     assert all(spec.description for spec in specs.values())

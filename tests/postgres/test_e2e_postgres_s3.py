@@ -80,6 +80,13 @@ def test_daemon_on_postgres_with_s3(
         try:
             with running_daemon(home, env, instance_yaml=instance_yaml):
                 wait_for(all_done, timeout=240, what="every session DONE", log=home / "daemon.log")
+                monkeypatch.setenv("DAGSTER_POSTGRES_URL", fresh_database)  # read by deploy/dagster.yaml
+                with dg.DagsterInstance.from_config(str(home)) as instance:
+                    # A session is DONE just before its run reports it: let the runs end first.
+                    wait_for(
+                        lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
+                        timeout=60, what="every session run finished", log=home / "daemon.log",
+                    )
             keys = {
                 obj["Key"]
                 for obj in bucket.client.list_objects_v2(Bucket=bucket.name, Prefix="results/").get(

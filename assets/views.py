@@ -15,6 +15,7 @@ from assets.metadata import chart_markdown, frame_table
 from assets.partitions import freshness_policy
 from pipeline.resources import PipelineResource
 from pipeline.runner import Stage
+from pipeline.storage import Storage
 from pipeline.view_data import load_inputs, view_key, write_view
 from pipeline.views import cohort_patterns as cohort_frame
 from pipeline.views import learner_progress as progress_frame
@@ -42,9 +43,9 @@ _COMMON = {
 }
 
 
-def _png_copy(pipeline: PipelineResource, name: str, png: bytes | None) -> None:
+def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
     if png is not None:
-        pipeline.results().write_bytes(view_key(name, "png"), png)
+        results.write_bytes(view_key(name, "png"), png)
 
 
 @dg.asset(description="One row per learner and pattern: sessions seen, first/latest rate per 100 words, trend.", **_COMMON)
@@ -52,11 +53,12 @@ def learner_progress(context: dg.AssetExecutionContext, pipeline: PipelineResour
     from pipeline.charts import learner_rates_chart
 
     started = time.perf_counter()
-    inputs = load_inputs(pipeline.results(), pipeline.status_store())
+    results = pipeline.results()
+    inputs = load_inputs(results, pipeline.status_store())
     frame = progress_frame(inputs.sessions, inputs.patterns)
-    where = write_view(pipeline.results(), "learner_progress", frame)
+    where = write_view(results, "learner_progress", frame)
     png = learner_rates_chart(session_rates(inputs.sessions, inputs.patterns))
-    _png_copy(pipeline, "learner_progress", png)
+    _png_copy(results, "learner_progress", png)
     context.log.info(f"learner_progress: {len(frame)} rows from {int(inputs.sessions['analysed'].sum())} sessions")
     return dg.MaterializeResult(
         metadata={
@@ -78,13 +80,14 @@ def cohort_patterns(context: dg.AssetExecutionContext, pipeline: PipelineResourc
     from pipeline.charts import cohort_chart
 
     started = time.perf_counter()
-    inputs = load_inputs(pipeline.results(), pipeline.status_store())
+    results = pipeline.results()
+    inputs = load_inputs(results, pipeline.status_store())
     frame = cohort_frame(inputs.sessions, inputs.patterns)
     health = pipeline_health(inputs.sessions)
-    where = write_view(pipeline.results(), "cohort_patterns", frame)
-    health_where = write_view(pipeline.results(), "pipeline_health", health)
+    where = write_view(results, "cohort_patterns", frame)
+    health_where = write_view(results, "pipeline_health", health)
     png = cohort_chart(frame)
-    _png_copy(pipeline, "cohort_patterns", png)
+    _png_copy(results, "cohort_patterns", png)
     context.log.info(f"cohort_patterns: {len(frame)} rows over {frame['week'].nunique()} week(s)")
     return dg.MaterializeResult(
         metadata={

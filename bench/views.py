@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> bool:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     sys.stdout.write(f"\nviews refresh (learner_progress + cohort_patterns), {small} vs {large} stored sessions:\n")
     for step in ("read", "pandas", "write", "charts", "learner_progress_asset", "cohort_patterns_asset", "dagster_refresh"):
-        sys.stdout.write(f"  {step:<21} {a[step]:7.2f} s  vs {b[step]:7.2f} s   ({b[step] / a[step]:.1f}x for {large // small}x sessions)\n")
+        sys.stdout.write(f"  {step:<23} {a[step]:7.2f} s  vs {b[step]:7.2f} s   ({b[step] / a[step]:.1f}x for {large // small}x sessions)\n")
     sys.stdout.write(
         f"  both views refreshed for {large} sessions in {b['dagster_refresh']:.2f} s through Dagster "
         f"({b['rows']:.0f} learner x pattern rows)\n"

@@ -1,6 +1,7 @@
 """The analysts' views: learner_progress and cohort_patterns, recomputed from the stored sessions.
 
-Both are unpartitioned and depend on every pattern_profile partition. They refresh by declarative
+Both are unpartitioned, depend on every pattern_profile partition, and are built by one
+subsettable step from one read of the stored sessions. They refresh by declarative
 automation (``VIEWS_AUTOMATION``): at the first 5-minute tick after any profile was materialized
 (a new session, a re-analysis, a backfill batch, a refreshed snapshot), at most once per tick and
 never while a refresh is running, so a burst of 1,000 sessions costs a few refreshes, not 1,000.
@@ -8,6 +9,7 @@ never while a refresh is running, so a burst of 1,000 sessions costs a few refre
 
 
 import time
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -15,6 +17,10 @@ from assets.metadata import chart_markdown, frame_table
 from assets.partitions import freshness_policy
 from pipeline.resources import PipelineResource
 from pipeline.runner import Stage
+from pipeline.storage import Storage
+
+if TYPE_CHECKING:  # pandas, pyarrow and matplotlib load in the views' step, never with the code location
+    from pipeline.view_data import ViewInputs
 
 VIEWS_GROUP = "analyst_views"
 VIEWS_CRON = "*/5 * * * *"
@@ -38,73 +44,94 @@ _COMMON = {
 }
 
 
-def _png_copy(pipeline: PipelineResource, name: str, png: bytes | None) -> None:
+def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
     from pipeline.view_data import view_key
 
     if png is not None:
-        pipeline.results().write_bytes(view_key(name, "png"), png)
+        results.write_bytes(view_key(name, "png"), png)
 
 
-@dg.asset(description="One row per learner and pattern: sessions seen, first/latest rate per 100 words, trend.", **_COMMON)
-def learner_progress(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
-    # pandas, pyarrow and matplotlib load here, in the view's step, never with the code location.
+def _learner_progress(results: Storage, inputs: ViewInputs) -> dict[str, object]:
     from pipeline.charts import learner_rates_chart
-    from pipeline.view_data import load_inputs, write_view
+    from pipeline.view_data import write_view
     from pipeline.views import learner_progress as progress_frame
     from pipeline.views import session_rates
 
-    started = time.perf_counter()
-    inputs = load_inputs(pipeline.results(), pipeline.status_store())
     frame = progress_frame(inputs.sessions, inputs.patterns)
-    where = write_view(pipeline.results(), "learner_progress", frame)
+    where = write_view(results, "learner_progress", frame)
     png = learner_rates_chart(session_rates(inputs.sessions, inputs.patterns))
-    _png_copy(pipeline, "learner_progress", png)
-    context.log.info(f"learner_progress: {len(frame)} rows from {int(inputs.sessions['analysed'].sum())} sessions")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(frame),
-            "dagster/column_schema": frame_table(frame.head(0)).schema,
-            "learners": int(frame["learner_id"].nunique()),
-            "sessions": int(inputs.sessions["analysed"].sum()),
-            "preview": frame_table(frame),
-            "chart": chart_markdown(png, "pattern frequencies per 100 words across sessions"),
-            "parquet": dg.MetadataValue.path(where["parquet"]),
-            "csv": dg.MetadataValue.path(where["csv"]),
-            "refresh_seconds": round(time.perf_counter() - started, 3),
-        }
-    )
+    _png_copy(results, "learner_progress", png)
+    return {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": frame_table(frame.head(0)).schema,
+        "learners": int(frame["learner_id"].nunique()),
+        "sessions": int(inputs.sessions["analysed"].sum()),
+        "preview": frame_table(frame),
+        "chart": chart_markdown(png, "pattern frequencies per 100 words across sessions"),
+        "parquet": dg.MetadataValue.path(where["parquet"]),
+        "csv": dg.MetadataValue.path(where["csv"]),
+    }
 
 
-@dg.asset(description="Per ISO week and pattern: learners, sessions and share of sessions; plus pipeline health per week.", **_COMMON)
-def cohort_patterns(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
+def _cohort_patterns(results: Storage, inputs: ViewInputs) -> dict[str, object]:
     from pipeline.charts import cohort_chart
-    from pipeline.view_data import load_inputs, write_view
+    from pipeline.view_data import write_view
     from pipeline.views import cohort_patterns as cohort_frame
     from pipeline.views import pipeline_health
 
-    started = time.perf_counter()
-    inputs = load_inputs(pipeline.results(), pipeline.status_store())
     frame = cohort_frame(inputs.sessions, inputs.patterns)
     health = pipeline_health(inputs.sessions)
-    where = write_view(pipeline.results(), "cohort_patterns", frame)
-    health_where = write_view(pipeline.results(), "pipeline_health", health)
+    where = write_view(results, "cohort_patterns", frame)
+    health_where = write_view(results, "pipeline_health", health)
     png = cohort_chart(frame)
-    _png_copy(pipeline, "cohort_patterns", png)
-    context.log.info(f"cohort_patterns: {len(frame)} rows over {frame['week'].nunique()} week(s)")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(frame),
-            "dagster/column_schema": frame_table(frame.head(0)).schema,
-            "weeks": int(frame["week"].nunique()),
-            "preview": frame_table(frame),
-            "chart": chart_markdown(png, "top patterns: share of sessions per week"),
-            "pipeline_health": frame_table(health),
-            "parquet": dg.MetadataValue.path(where["parquet"]),
-            "csv": dg.MetadataValue.path(where["csv"]),
-            "pipeline_health_parquet": dg.MetadataValue.path(health_where["parquet"]),
-            "refresh_seconds": round(time.perf_counter() - started, 3),
-        }
-    )
+    _png_copy(results, "cohort_patterns", png)
+    return {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": frame_table(frame.head(0)).schema,
+        "weeks": int(frame["week"].nunique()),
+        "preview": frame_table(frame),
+        "chart": chart_markdown(png, "top patterns: share of sessions per week"),
+        "pipeline_health": frame_table(health),
+        "parquet": dg.MetadataValue.path(where["parquet"]),
+        "csv": dg.MetadataValue.path(where["csv"]),
+        "pipeline_health_parquet": dg.MetadataValue.path(health_where["parquet"]),
+    }
 
 
-view_assets = [learner_progress, cohort_patterns]
+_BUILDERS = {"learner_progress": _learner_progress, "cohort_patterns": _cohort_patterns}
+_SPECS = [
+    dg.AssetSpec(
+        "learner_progress",
+        description="One row per learner and pattern: sessions seen, first/latest rate per 100 words, trend.",
+        skippable=True,
+        **_COMMON,
+    ),
+    dg.AssetSpec(
+        "cohort_patterns",
+        description="Per ISO week and pattern: learners, sessions and share of sessions; plus pipeline health per week.",
+        skippable=True,
+        **_COMMON,
+    ),
+]
+
+
+@dg.multi_asset(name="analyst_views", specs=_SPECS, can_subset=True)
+def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator
+    """Both views from one read of the stored sessions, so they describe the same set of sessions."""
+    from pipeline.view_data import load_inputs
+
+    started = time.perf_counter()
+    results = pipeline.results()
+    inputs = load_inputs(results, pipeline.status_store())
+    read_seconds = time.perf_counter() - started
+    context.log.info(f"views: {int(inputs.sessions['analysed'].sum())} analysed sessions read in {read_seconds:.2f} s")
+    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+        name = key.to_user_string()
+        view_started = time.perf_counter()
+        metadata = _BUILDERS[name](results, inputs)
+        metadata["read_seconds"] = round(read_seconds, 3)
+        metadata["refresh_seconds"] = round(read_seconds + time.perf_counter() - view_started, 3)
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+
+
+view_assets = [analyst_views]

@@ -3,13 +3,14 @@
 Each check takes the documents as plain JSON (what is stored), so a field the model does not
 validate, or does not know yet, is still seen: an unknown pattern id, the transcript quality signals
 (``quality``: speech_ratio, mean_logprob, no_speech_prob, decoded_seconds, declared_seconds,
-truncated) where the speech-to-text provider records them. A check never raises on a bad document:
+truncated; else the per-segment ``avg_logprob`` / ``no_speech_prob``) where the speech-to-text
+provider records them. A check never raises on a bad document:
 it fails with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,11 @@ def _number(mapping: Mapping[str, Any], name: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
 def transcript_quality(doc: Mapping[str, Any]) -> CheckOutcome:
     """Speech found, plausible pace, not truncated, recognizer confident: ERROR for the first and third."""
     quality: Mapping[str, Any] = doc.get("quality") or {}
@@ -59,6 +65,11 @@ def transcript_quality(doc: Mapping[str, Any]) -> CheckOutcome:
             "mostly silence, a truncated transcript, or a wrong duration"
         )
     logprob, no_speech = _number(quality, "mean_logprob"), _number(quality, "no_speech_prob")
+    segments = [seg for seg in doc.get("segments") or [] if isinstance(seg, Mapping)]
+    if logprob is None:
+        logprob = _mean(_number(seg, "avg_logprob") for seg in segments)
+    if no_speech is None:
+        no_speech = _mean(_number(seg, "no_speech_prob") for seg in segments)
     if logprob is not None and logprob < MIN_MEAN_LOGPROB:
         warnings.append(f"low recognizer confidence: mean log-probability {logprob:.2f} < {MIN_MEAN_LOGPROB}")
     if no_speech is not None and no_speech > MAX_NO_SPEECH_PROB:
@@ -68,7 +79,9 @@ def transcript_quality(doc: Mapping[str, Any]) -> CheckOutcome:
         "words_per_minute": round(wpm, 1) if wpm is not None else None,
         "duration_seconds": duration,
         "quality_signals": bool(quality),
-        **{name: _number(quality, name) for name in ("speech_ratio", "mean_logprob", "no_speech_prob")},
+        "speech_ratio": speech_ratio,
+        "mean_logprob": logprob,
+        "no_speech_prob": no_speech,
         "declared_seconds": declared,
         "decoded_seconds": decoded,
     }

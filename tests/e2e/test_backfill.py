@@ -58,11 +58,11 @@ def test_backfill_of_all_partitions_rematerializes_every_good_session(tmp_path: 
 
     with running_daemon(home, env) as daemon:
         log = home / "daemon.log"
-        wait_for(settled, timeout=300, what="the sensor's sessions", daemon=daemon, log=log)
+        wait_for(settled, timeout=300, what="the sensor's runs", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            # A session is DONE in the status store a moment before its run reports it to Dagster.
+            # A session is DONE just before its run reports it: let the sensor's runs end first.
             wait_for(lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
-                     timeout=60, what="the sensor's runs", daemon=daemon, log=log)
+                     timeout=60, what="the sensor's runs finished", daemon=daemon, log=log)
             before = {asset: latest_runs(instance, asset, keys) for asset in ("insights", "pattern_profile")}
         # What the README tells engineers to run, with the daemon's environment.
         launched = subprocess.run(

@@ -17,7 +17,6 @@ from tests.e2e.daemon import ROOT, running_daemon, wait_for
 from tests.fakes.s3_server import create_bucket, moto_s3_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
-SESSION_RUNS = dg.RunsFilter(job_name="session_job")  # not the analyst views' refreshes
 
 SESSIONS = {
     (
@@ -79,13 +78,15 @@ def test_daemon_on_postgres_with_s3(
             return all(states.get(session) is SessionState.DONE for session in expected)
 
         try:
-            monkeypatch.setenv("DAGSTER_POSTGRES_URL", fresh_database)  # read by deploy/dagster.yaml
             with running_daemon(home, env, instance_yaml=instance_yaml):
                 wait_for(all_done, timeout=240, what="every session DONE", log=home / "daemon.log")
+                monkeypatch.setenv("DAGSTER_POSTGRES_URL", fresh_database)  # read by deploy/dagster.yaml
                 with dg.DagsterInstance.from_config(str(home)) as instance:
-                    # A session is DONE in the status store a moment before its run ends.
-                    wait_for(lambda: all(r.is_finished for r in instance.get_runs(SESSION_RUNS)),
-                             timeout=60, what="every session run finished", log=home / "daemon.log")
+                    # A session is DONE just before its run reports it: let the runs end first.
+                    wait_for(
+                        lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
+                        timeout=60, what="every session run finished", log=home / "daemon.log",
+                    )
             keys = {
                 obj["Key"]
                 for obj in bucket.client.list_objects_v2(Bucket=bucket.name, Prefix="results/").get(
@@ -104,9 +105,10 @@ def test_daemon_on_postgres_with_s3(
         finally:
             status.dispose()
 
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", fresh_database)  # read by deploy/dagster.yaml
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage", "runs are stored in PostgreSQL"
-        runs = instance.get_runs(SESSION_RUNS)
+        runs = instance.get_runs(dg.RunsFilter(job_name="session_job"))  # not the views' refreshes
         assert sorted(run.tags.get("dagster/partition") for run in runs) == sorted(expected), (
             "one run per session"
         )

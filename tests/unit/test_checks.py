@@ -37,6 +37,10 @@ def test_pace_and_confidence_are_warnings() -> None:
     unsure = transcript_quality({**GOOD, "quality": {"mean_logprob": -1.6, "no_speech_prob": 0.9}})
     assert not unsure.passed and unsure.severity == "WARN"
     assert "confidence" in unsure.description and "no-speech" in unsure.description
+    segments = [{"start": 0, "end": 5, "text": "hm", "avg_logprob": -1.8, "no_speech_prob": 0.2},
+                {"start": 5, "end": 9, "text": "hm", "avg_logprob": -1.4, "no_speech_prob": 0.3}]
+    from_segments = transcript_quality({**GOOD, "segments": segments})
+    assert not from_segments.passed and from_segments.metadata["mean_logprob"] == -1.6
     text_upload = transcript_quality({"word_count": 30, "duration_seconds": None, "words_per_minute": None})
     assert text_upload.passed, "an uploaded transcript.txt has no duration to judge"
 

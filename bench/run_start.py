@@ -125,19 +125,36 @@ def single_runs(root: Path, count: int) -> dict[str, float]:
     return parts
 
 
+def _mean(samples: list[dict]) -> dict:
+    """Per key, the mean over visits (nested dicts too); lists (module names) from the first visit."""
+    first = samples[0]
+    return {
+        k: _mean([s[k] for s in samples]) if isinstance(v, dict)
+        else statistics.fmean(s[k] for s in samples) if isinstance(v, int | float) else v
+        for k, v in first.items()
+    }  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> bool:
+    """Before, after, after, before: the machine is shared, and its load drifts; ABBA cancels a steady drift."""
     with tempfile.TemporaryDirectory() as tmp:
         trees = {f"before ({BEFORE})": checkout(BEFORE, Path(tmp) / "before"), "after (this tree)": ROOT}
-        results = {}
-        for label, root in trees.items():
-            results[label] = {
+        labels = list(trees)
+        samples: dict[str, list[dict]] = {label: [] for label in labels}
+        for label in (labels[0], labels[1], labels[1], labels[0]):
+            root = trees[label]
+            sample = {
                 "imports": imports(root),
                 "runs": single_runs(root, args.start_runs),
                 "burst": session_path.sensor_path(args.burst_sessions, root=root),
             }
-            logger.info("run_start %s: %s", label, results[label])
+            logger.info("run_start %s: %s", label, sample)
+            samples[label].append(sample)
+        results = {label: _mean(samples[label]) for label in labels}
     (before, b), (after, a) = results.items()
-    out = [f"\nrun start, {before} vs {after}, side by side (s; ratio = after / before):"]
+    out = [
+        f"\nrun start, {before} vs {after}, measured in the order ABBA, means (s; ratio = after / before):"
+    ]
 
     def row(name: str, x: float, y: float) -> None:
         out.append(f"  {name:<34} {x:8.3f} {y:8.3f}   x{y / x:.2f}")

@@ -51,7 +51,7 @@ def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
         results.write_bytes(view_key(name, "png"), png)
 
 
-def _learner_progress(results: Storage, inputs: ViewInputs) -> dict[str, object]:
+def _learner_progress(results: Storage, inputs: "ViewInputs") -> dict[str, object]:
     from pipeline.charts import learner_rates_chart
     from pipeline.view_data import write_view
     from pipeline.views import learner_progress as progress_frame
@@ -73,7 +73,7 @@ def _learner_progress(results: Storage, inputs: ViewInputs) -> dict[str, object]
     }
 
 
-def _cohort_patterns(results: Storage, inputs: ViewInputs) -> dict[str, object]:
+def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> dict[str, object]:
     from pipeline.charts import cohort_chart
     from pipeline.view_data import write_view
     from pipeline.views import cohort_patterns as cohort_frame

@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--start-runs", type=int, default=4, help="single-session runs timed one after another"
     )
-    parser.add_argument("--burst-sessions", type=int, default=40, help="sessions in the sensor-path burst")
+    parser.add_argument("--start-burst-sessions", type=int, default=40, help="sessions in the sensor-path burst")
 
 
 def checkout(commit: str, into: Path) -> Path:
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> bool:
             sample = {
                 "imports": imports(root),
                 "runs": single_runs(root, args.start_runs),
-                "burst": session_path.sensor_path(args.burst_sessions, root=root),
+                "burst": session_path.sensor_path(args.start_burst_sessions, root=root),
             }
             logger.info("run_start %s: %s", label, sample)
             samples[label].append(sample)
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> bool:
     out.append(f"  single-session runs via the daemon (median of {args.start_runs}):")
     for key in b["runs"]:
         row(key, b["runs"][key], a["runs"][key])
-    out.append(f"  sensor path, {args.burst_sessions}-session burst (one run each):")
+    out.append(f"  sensor path, {args.start_burst_sessions}-session burst (one run each):")
     row("wall per session", b["burst"]["per_session_wall_s"], a["burst"]["per_session_wall_s"])
     row("median run", b["burst"]["run_median_s"], a["burst"]["run_median_s"])
     sys.stdout.write("\n".join(out) + "\n")

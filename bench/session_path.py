@@ -34,16 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-sessions", type=int, default=40, help="sessions for the batch comparison")
 
 
-def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
+def drop_sessions(uploads: Path, count: int, prefix: str, learners: int = 6) -> list[str]:
+    """``count`` text sessions over ``learners`` learners, recorded a minute apart."""
     keys = []
     for i in range(count):
         key = f"{prefix}{i:04d}"
         add_session(
             uploads,
-            f"learner{i % 6}",
+            f"learner{i % learners}",
             key,
             text=f"{TEXT} Session {i}.",
-            manifest=f'{{"recorded_at": "2026-03-01T00:{i % 60:02d}:00Z"}}',
+            manifest=f'{{"recorded_at": "2026-03-01T{i // 60 % 24:02d}:{i % 60:02d}:00Z"}}',
         )
         keys.append(key)
     return keys
@@ -69,7 +70,7 @@ def sensor_path(count: int, root: Path = ROOT) -> dict[str, float]:
         with running_daemon(base / "home", env, root=root) as daemon:
             time.sleep(8)  # let the daemon and code server start, so we time the pipeline, not the boot
             start = time.time()
-            keys = _drop(uploads, count, "p")
+            keys = drop_sessions(uploads, count, "p")
             wait_for(
                 lambda: all((s := status.get(k)) is not None and s.state is SessionState.DONE for k in keys),
                 timeout=900,
@@ -95,7 +96,7 @@ def batch_vs_single(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
         root = Path(tmp)
         uploads = root / "uploads"
-        single_keys, batch_keys = _drop(uploads, count, "s"), _drop(uploads, count, "b")
+        single_keys, batch_keys = drop_sessions(uploads, count, "s"), drop_sessions(uploads, count, "b")
         resource = offline_resource(root, uploads)
         start = time.perf_counter()
         assert all(r.success for r in materialize_sessions(instance, resource, single_keys))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from bench.session_path import drop_sessions
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
@@ -37,21 +38,6 @@ GOAL_RATIO = 5.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burst-sessions", type=int, default=200, help="sessions dropped at once")
     parser.add_argument("--lone-uploads", type=int, default=5, help="lone uploads timed after the burst")
-
-
-def _drop(uploads: Path, count: int, prefix: str) -> list[str]:
-    keys = []
-    for i in range(count):
-        key = f"{prefix}{i:04d}"
-        add_session(
-            uploads,
-            f"learner{i % 8}",
-            key,
-            text=f"{TEXT} Session {i}.",
-            manifest=f'{{"recorded_at": "2026-03-01T{i // 60 % 24:02d}:{i % 60:02d}:00Z"}}',
-        )
-        keys.append(key)
-    return keys
 
 
 def _done(status: StatusStore, keys: list[str]) -> bool:
@@ -78,7 +64,7 @@ def burst(count: int, *, batched: bool, lone: int) -> dict[str, float]:
         with running_daemon(home, env) as daemon:
             time.sleep(8)  # let the daemon and code server start, so we time the pipeline, not the boot
             start = time.time()
-            keys = _drop(uploads, count, "b")
+            keys = drop_sessions(uploads, count, "b", learners=8)
             wait_for(
                 lambda: _done(status, keys),
                 timeout=1800,

@@ -86,7 +86,10 @@ def measure(workers: int, sessions: int, postgres: str, redis_url: str) -> dict[
                          what="sessions DONE", daemon=daemon, log=cluster.home / "daemon.log")  # fmt: skip
                 wall = time.monotonic() - start
                 with dg.DagsterInstance.from_config(str(cluster.home)) as instance:
-                    marks = [timeline(instance, run.run_id) for run in instance.get_runs()]
+                    marks = [
+                        timeline(instance, run.run_id)
+                        for run in instance.get_runs(dg.RunsFilter(job_name="session_job"))
+                    ]
                 launch = [m["RUN_SUCCESS"] - m["RUN_STARTING"] for m in marks]
             finally:
                 cluster.stop()

@@ -55,7 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--start-runs", type=int, default=4, help="single-session runs timed one after another"
     )
-    parser.add_argument("--start-burst-sessions", type=int, default=40, help="sessions in the sensor-path burst")
+    parser.add_argument(
+        "--start-burst-sessions", type=int, default=40, help="sessions in the sensor-path burst"
+    )
 
 
 def checkout(commit: str, into: Path) -> Path:
@@ -116,7 +118,10 @@ def single_runs(root: Path, count: int) -> dict[str, float]:
                          timeout=300, what=f"{key} DONE", daemon=daemon, log=base / "home" / "daemon.log")  # fmt: skip
             time.sleep(1)
             with dg.DagsterInstance.from_config(str(base / "home")) as instance:
-                marks = [timeline(instance, r.run_id) for r in instance.get_runs()]
+                marks = [
+                    timeline(instance, r.run_id)
+                    for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))
+                ]
         status.dispose()
     parts = {}
     for start, end in zip(_ORDER, _ORDER[1:], strict=False):

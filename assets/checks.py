@@ -38,7 +38,9 @@ CHECKS: dict[Stage, tuple[str, str]] = {
 
 def session_check_specs() -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset=stage.value, description=description, partitions_def=sessions_partitions)
+        dg.AssetCheckSpec(
+            name, asset=stage.value, description=description, partitions_def=sessions_partitions
+        )
         for stage, (name, description) in CHECKS.items()
     ]
 

@@ -107,7 +107,9 @@ def charted(context: dg.AssetExecutionContext) -> bool:
     return len(context.partition_keys) <= PROFILE_CHART_MAX_RUN_SESSIONS
 
 
-def report(context: dg.AssetExecutionContext, services: Services, event: StageEvent) -> list[dg.AssetMaterialization]:
+def report(
+    context: dg.AssetExecutionContext, services: Services, event: StageEvent
+) -> list[dg.AssetMaterialization]:
     """The materializations for one successful stage event (a profile pass may refresh later snapshots)."""
     document = event.document
     if isinstance(document, Transcript):
@@ -126,7 +128,9 @@ def report(context: dg.AssetExecutionContext, services: Services, event: StageEv
     events = [materialization(context, event.stage, event.session_id, data_version(document), metadata)]
     for later, digest in event.refreshed:
         # Rewritten because this session changed: the UI shows each snapshot's real age.
-        events.append(materialization(context, event.stage, later, digest[:24], {"refreshed_after": event.session_id}))
+        events.append(
+            materialization(context, event.stage, later, digest[:24], {"refreshed_after": event.session_id})
+        )
     return events
 
 
@@ -134,7 +138,9 @@ def verdict(context: dg.AssetExecutionContext, failures: dict[str, StageEvent]) 
     """Fail the step if any session failed: permanently (no retry), or transiently (the RetryPolicy)."""
     if not failures:
         return
-    lines = [f"- {key}: {describe_failure(event.error)} ({event.stage.value})" for key, event in failures.items()]  # type: ignore[arg-type]
+    lines = [
+        f"- {key}: {describe_failure(event.error)} ({event.stage.value})" for key, event in failures.items()
+    ]  # type: ignore[arg-type]
     retryable = [key for key, event in failures.items() if failure_kind(event.error) == "transient"]  # type: ignore[arg-type]
     total = len(context.partition_keys)
     succeeded = total - len(failures)

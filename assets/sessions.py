@@ -20,7 +20,9 @@ from pipeline.runner import Stage, StageEvent, run_sessions
 from pipeline.session_checks import SessionChecker
 
 
-def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_policy) -> list[dg.AssetsDefinition]:
+def build_session_assets(
+    plan: ProviderPlan, retry: dg.RetryPolicy = retry_policy
+) -> list[dg.AssetsDefinition]:
     """The session assets for one provider plan: it sets their pool, kinds and code versions."""
     common = {"partitions_def": sessions_partitions, "group_name": GROUP, "skippable": True}
     specs = [
@@ -74,7 +76,9 @@ def build_session_assets(plan: ProviderPlan, retry: dg.RetryPolicy = retry_polic
                 yield from check_events(context, checker, event)
             else:
                 failures[event.session_id] = event
-                context.log.warning(f"session {event.session_id} failed at {event.stage.value}: {event.error}")
+                context.log.warning(
+                    f"session {event.session_id} failed at {event.stage.value}: {event.error}"
+                )
         verdict(context, failures)
 
     return [session_stages]

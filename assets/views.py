@@ -7,7 +7,6 @@ automation (``VIEWS_AUTOMATION``): at the first 5-minute tick after any profile 
 never while a refresh is running, so a burst of 1,000 sessions costs a few refreshes, not 1,000.
 """
 
-
 import time
 from typing import TYPE_CHECKING
 
@@ -124,7 +123,9 @@ def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource)
     results = pipeline.results()
     inputs = load_inputs(results, pipeline.status_store())
     read_seconds = time.perf_counter() - started
-    context.log.info(f"views: {int(inputs.sessions['analysed'].sum())} analysed sessions read in {read_seconds:.2f} s")
+    context.log.info(
+        f"views: {int(inputs.sessions['analysed'].sum())} analysed sessions read in {read_seconds:.2f} s"
+    )
     for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
         name = key.to_user_string()
         view_started = time.perf_counter()

@@ -75,14 +75,27 @@ def _analysed(services: Services, count: int) -> list[str]:
     for i in range(count):
         session_id = f"p{i:04d}"
         insights = [
-            Insight(category=p.split(".")[0], pattern_id=p, pattern=p, detail="d", frequency=1 + (i + j) % 4,
-                    severity="medium", examples=[], suggestion="s")
+            Insight(
+                category=p.split(".")[0],
+                pattern_id=p,
+                pattern=p,
+                detail="d",
+                frequency=1 + (i + j) % 4,
+                severity="medium",
+                examples=[],
+                suggestion="s",
+            )
             for j, p in enumerate(PATTERNS[: 1 + i % len(PATTERNS)])
         ]
         doc = SessionInsights(
-            session_id=session_id, learner_id="ana", recorded_at=start + timedelta(days=i),
+            session_id=session_id,
+            learner_id="ana",
+            recorded_at=start + timedelta(days=i),
             analysis=SessionAnalysis(insights=insights, focus_next="f", summary="s"),
-            provider="rules", model="m", prompt_version="p", input_sha256="0",
+            provider="rules",
+            model="m",
+            prompt_version="p",
+            input_sha256="0",
         )
         services.status.register(session_id, "ana", media_key=None, uploaded_at=None)
         services.results.write_model(insights_key(session_id), doc)
@@ -133,7 +146,9 @@ def _refresh(label: str, count: int, baseline: types.ModuleType) -> dict[str, di
             backfill = partial(_each, baseline.profile_session, services, history)
             append = partial(baseline.profile_session, services, new)
         else:
-            backfill = partial(_each, profile_sessions, services, [history[i : i + 50] for i in range(0, count, 50)])
+            backfill = partial(
+                _each, profile_sessions, services, [history[i : i + 50] for i in range(0, count, 50)]
+            )
             append = partial(profile_sessions, services, [new])
         measured = {"backfill": _measure(services, backfill), "append": _measure(services, append)}
         services.status.dispose()
@@ -163,8 +178,13 @@ def orchestration(count: int) -> dict[str, float]:
         uploads = root / "uploads"
         for prefix in ("c", "d"):
             for i in range(count):
-                add_session(uploads, f"learner{i % 10}", f"{prefix}{i:04d}", text=f"{text} {i}.",
-                            manifest=f'{{"recorded_at": "2026-03-01T{i % 24:02d}:{i % 60:02d}:00Z"}}')
+                add_session(
+                    uploads,
+                    f"learner{i % 10}",
+                    f"{prefix}{i:04d}",
+                    text=f"{text} {i}.",
+                    manifest=f'{{"recorded_at": "2026-03-01T{i % 24:02d}:{i % 60:02d}:00Z"}}',
+                )
         core = _services(root, LocalStorage(root / "core-results"), "core-status.db")
         started = time.perf_counter()
         events = list(run_sessions(core, [f"c{i:04d}" for i in range(count)], STAGES))
@@ -210,8 +230,13 @@ def _dagster_floor(instance, count: int) -> float:  # type: ignore[no-untyped-de
 def run(args: argparse.Namespace) -> bool:
     n = args.profile_sessions
     refresh = profile_refresh(n)
-    sys.stdout.write(f"\nprofile maintenance, one learner, {n} sessions (reads/writes of result documents):\n")
-    for case, what in (("backfill", f"backfill of its {n} profiles in runs of 50"), ("append", "one new session")):
+    sys.stdout.write(
+        f"\nprofile maintenance, one learner, {n} sessions (reads/writes of result documents):\n"
+    )
+    for case, what in (
+        ("backfill", f"backfill of its {n} profiles in runs of 50"),
+        ("append", "one new session"),
+    ):
         before, after = refresh["before"][case], refresh["after"][case]
         sys.stdout.write(
             f"  {what}: before {before['writes']:.0f} writes, {before['reads']:.0f} reads, {before['seconds']:.2f} s"

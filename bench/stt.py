@@ -38,8 +38,22 @@ from tests.speech_metrics import AUDIO, fillers, kept, references, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_COMMIT = "edbbf83"  # the last commit with the pocketsphinx provider
-POCKETSPHINX = {"wer": 0.415, "kept": 6, "errors": 18, "fillers": 0, "fillers_ref": 5, "rtf": 0.360, "rss_mb": 171}
-FIXTURES = ["speech.wav", "learner-market.webm", "learner-office.webm", "learner-holiday.webm", "learner-football.webm"]
+POCKETSPHINX = {
+    "wer": 0.415,
+    "kept": 6,
+    "errors": 18,
+    "fillers": 0,
+    "fillers_ref": 5,
+    "rtf": 0.360,
+    "rss_mb": 171,
+}
+FIXTURES = [
+    "speech.wav",
+    "learner-market.webm",
+    "learner-office.webm",
+    "learner-holiday.webm",
+    "learner-football.webm",
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +77,14 @@ def child(kind: str, long_file: str | None) -> dict[str, float]:
     """In a fresh process: recognise the fixtures (or ``long_file``) and report figures and peak RSS."""
     stt = _recognizer(kind)
     refs = references()
-    totals = {"ref_words": 0.0, "errors_words": 0.0, "kept": 0.0, "errors": 0.0, "fillers": 0.0, "fillers_ref": 0.0}
+    totals = {
+        "ref_words": 0.0,
+        "errors_words": 0.0,
+        "kept": 0.0,
+        "errors": 0.0,
+        "fillers": 0.0,
+        "fillers_ref": 0.0,
+    }
     audio_seconds = busy = 0.0
     if long_file:
         started = time.perf_counter()
@@ -98,7 +119,14 @@ def child(kind: str, long_file: str | None) -> dict[str, float]:
 def _run_child(python: str, kind: str, long_file: Path | None = None, tree: Path = ROOT) -> dict:
     """The child runs in ``tree`` (first on sys.path: its ``pipeline``), with bench and tests from ROOT."""
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{ROOT}"}
-    command = [python, "-m", "bench.stt", "--child", kind, *(["--child-file", str(long_file)] if long_file else [])]
+    command = [
+        python,
+        "-m",
+        "bench.stt",
+        "--child",
+        kind,
+        *(["--child-file", str(long_file)] if long_file else []),
+    ]
     out = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -131,7 +159,9 @@ def _baseline(python: str | None) -> dict:
     if not python:
         return POCKETSPHINX
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", BASELINE_COMMIT, "pipeline"], cwd=ROOT, capture_output=True, check=True)
+        archive = subprocess.run(
+            ["git", "archive", BASELINE_COMMIT, "pipeline"], cwd=ROOT, capture_output=True, check=True
+        )
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         return _run_child(python, "pocketsphinx", tree=Path(tmp))
 

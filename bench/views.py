@@ -30,8 +30,12 @@ START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--views-sessions", type=int, default=1000, help="stored sessions the views are built from")
-    parser.add_argument("--checks-sessions", type=int, default=50, help="sessions of the batch run with/without checks")
+    parser.add_argument(
+        "--views-sessions", type=int, default=1000, help="stored sessions the views are built from"
+    )
+    parser.add_argument(
+        "--checks-sessions", type=int, default=50, help="sessions of the batch run with/without checks"
+    )
 
 
 def checks_overhead(root: Path, sessions: int) -> dict[str, float]:
@@ -40,21 +44,37 @@ def checks_overhead(root: Path, sessions: int) -> dict[str, float]:
     from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
 
     seconds = {}
-    for label, selection in (("without", dg.AssetSelection.all().without_checks()), ("with", dg.AssetSelection.all())):
+    for label, selection in (
+        ("without", dg.AssetSelection.all().without_checks()),
+        ("with", dg.AssetSelection.all()),
+    ):
         uploads = root / label / "uploads"
         keys = [f"{label}-{n:03d}" for n in range(sessions)]
         for n, key in enumerate(keys):
             stamp = (START + timedelta(days=n)).isoformat()
-            add_session(uploads, f"learner-{n % 5}", key, text="I go to the market yesterday and buy a apple. " * 8,
-                        manifest=f'{{"recorded_at": "{stamp}"}}')
+            add_session(
+                uploads,
+                f"learner-{n % 5}",
+                key,
+                text="I go to the market yesterday and buy a apple. " * 8,
+                manifest=f'{{"recorded_at": "{stamp}"}}',
+            )
         resource = offline_resource(root / label, uploads)
         with dg.instance_for_test() as instance:
             materialize_sessions(instance, resource, keys[:1])  # warm-up: imports, database creation
             instance.add_dynamic_partitions("sessions", keys)
-            tags = {"dagster/asset_partition_range_start": keys[1], "dagster/asset_partition_range_end": keys[-1]}
+            tags = {
+                "dagster/asset_partition_range_start": keys[1],
+                "dagster/asset_partition_range_end": keys[-1],
+            }
             started = time.perf_counter()
-            result = dg.materialize(offline_assets(), instance=instance, resources={"pipeline": resource},
-                                    tags=tags, selection=selection)
+            result = dg.materialize(
+                offline_assets(),
+                instance=instance,
+                resources={"pipeline": resource},
+                tags=tags,
+                selection=selection,
+            )
             seconds[label] = time.perf_counter() - started
             assert result.success
     return seconds
@@ -69,20 +89,46 @@ def generate(root: Path, sessions: int) -> tuple[LocalStorage, StatusStore]:
         recorded = START + timedelta(days=rng.randrange(84), hours=rng.randrange(12))
         words = rng.randrange(80, 400)
         status.register(session, learner, media_key=None, uploaded_at=recorded + timedelta(minutes=1))
-        results.write_model(transcript_key(session), Transcript(
-            session_id=session, learner_id=learner, text="word " * words, source="text", recorded_at=recorded,
-            word_count=words, provider="upload", model="transcript.txt", input_sha256="0" * 64,
-        ))
+        results.write_model(
+            transcript_key(session),
+            Transcript(
+                session_id=session,
+                learner_id=learner,
+                text="word " * words,
+                source="text",
+                recorded_at=recorded,
+                word_count=words,
+                provider="upload",
+                model="transcript.txt",
+                input_sha256="0" * 64,
+            ),
+        )
         insights = [
-            Insight(category=category_of(p), pattern_id=p, pattern=p, detail="d", frequency=rng.randrange(1, 9),  # type: ignore[arg-type]
-                    severity="medium", examples=[], suggestion="s")
+            Insight(
+                category=category_of(p),
+                pattern_id=p,
+                pattern=p,
+                detail="d",
+                frequency=rng.randrange(1, 9),  # type: ignore[arg-type]
+                severity="medium",
+                examples=[],
+                suggestion="s",
+            )
             for p in rng.sample(patterns, rng.randrange(1, 6))
         ]
-        results.write_model(insights_key(session), SessionInsights(
-            session_id=session, learner_id=learner, recorded_at=recorded, provider="rules", model="rules",
-            prompt_version="v", input_sha256="0" * 64,
-            analysis=SessionAnalysis(insights=insights, focus_next="f", summary="s"),
-        ))
+        results.write_model(
+            insights_key(session),
+            SessionInsights(
+                session_id=session,
+                learner_id=learner,
+                recorded_at=recorded,
+                provider="rules",
+                model="rules",
+                prompt_version="v",
+                input_sha256="0" * 64,
+                analysis=SessionAnalysis(insights=insights, focus_next="f", summary="s"),
+            ),
+        )
         status.set_state(session, SessionState.DONE, recorded_at=recorded)
     return results, status
 
@@ -110,8 +156,11 @@ def refresh(root: Path, sessions: int) -> dict[str, float]:
     charts.learner_rates_chart(views.session_rates(inputs.sessions, inputs.patterns))
     charts.cohort_chart(cohort)
     timings["charts"] = time.perf_counter() - started
-    resource = PipelineResource(results_uri=str(root / "results"), status_db_url=f"sqlite:///{root}/status.db",
-                                uploads_uri=str(root / "uploads"))
+    resource = PipelineResource(
+        results_uri=str(root / "results"),
+        status_db_url=f"sqlite:///{root}/status.db",
+        uploads_uri=str(root / "uploads"),
+    )
     with dg.instance_for_test() as instance:
         started = time.perf_counter()
         result = dg.materialize(view_assets, instance=instance, resources={"pipeline": resource})
@@ -133,9 +182,21 @@ def run(args: argparse.Namespace) -> bool:
             measured[count] = refresh(Path(tmp), count)
     a, b = measured[small], measured[large]
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    sys.stdout.write(f"\nviews refresh (learner_progress + cohort_patterns), {small} vs {large} stored sessions:\n")
-    for step in ("read", "pandas", "write", "charts", "learner_progress_asset", "cohort_patterns_asset", "dagster_refresh"):
-        sys.stdout.write(f"  {step:<23} {a[step]:7.2f} s  vs {b[step]:7.2f} s   ({b[step] / a[step]:.1f}x for {large // small}x sessions)\n")
+    sys.stdout.write(
+        f"\nviews refresh (learner_progress + cohort_patterns), {small} vs {large} stored sessions:\n"
+    )
+    for step in (
+        "read",
+        "pandas",
+        "write",
+        "charts",
+        "learner_progress_asset",
+        "cohort_patterns_asset",
+        "dagster_refresh",
+    ):
+        sys.stdout.write(
+            f"  {step:<23} {a[step]:7.2f} s  vs {b[step]:7.2f} s   ({b[step] / a[step]:.1f}x for {large // small}x sessions)\n"
+        )
     sys.stdout.write(
         f"  both views refreshed for {large} sessions in {b['dagster_refresh']:.2f} s through Dagster "
         f"({b['rows']:.0f} learner x pattern rows)\n"

@@ -31,11 +31,20 @@ def load_transcript(services: Services, session_id: str) -> Transcript:
 def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
     analyzer = services.analyzer
     memo_key = services.memo.key(
-        sha256_hex(transcript.text.encode()), analyzer.name, analyzer.model, analyzer.prompt_version, transcript.language
+        sha256_hex(transcript.text.encode()),
+        analyzer.name,
+        analyzer.model,
+        analyzer.prompt_version,
+        transcript.language,
     )
     cached = AnalysisResult.from_document(services.memo.get("insights", memo_key))
     if cached is not None:
-        log.info("session %s: reusing the stored %s/%s analysis", transcript.session_id, analyzer.name, analyzer.model)
+        log.info(
+            "session %s: reusing the stored %s/%s analysis",
+            transcript.session_id,
+            analyzer.name,
+            analyzer.model,
+        )
         return cached
     # A transcript analysed in parts (too long for one request) reuses the parts an earlier attempt paid for.
     parts = services.memo.stage("insights_parts")
@@ -78,8 +87,14 @@ def analyze_session(services: Services, session_id: str) -> SessionInsights:
             stored.prompt_version,
             stored.learner_id,
             stored.recorded_at,
-        ) == (text_digest, analyzer.name, analyzer.model, analyzer.prompt_version, transcript.learner_id,
-              transcript.recorded_at):
+        ) == (
+            text_digest,
+            analyzer.name,
+            analyzer.model,
+            analyzer.prompt_version,
+            transcript.learner_id,
+            transcript.recorded_at,
+        ):
             log.info("session %s: the stored insights stand for the current transcript", session_id)
             document = stored
         else:

@@ -88,7 +88,9 @@ def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
         index="week", columns="pattern_id", values="share_of_sessions", aggfunc="sum"
     )
     figure, [ax] = _figure()
-    table.reindex(weeks).fillna(0.0).plot(ax=ax, kind="bar", title="Top patterns: share of sessions", fontsize=7, rot=0)
+    table.reindex(weeks).fillna(0.0).plot(
+        ax=ax, kind="bar", title="Top patterns: share of sessions", fontsize=7, rot=0
+    )
     ax.set_ylim(0, 1)
     ax.legend(fontsize=6, loc="upper left")
     return _png(figure)

@@ -53,13 +53,20 @@ def transcript_quality(doc: Mapping[str, Any]) -> CheckOutcome:
     if words == 0 or (speech_ratio is not None and speech_ratio < MIN_SPEECH_RATIO):
         errors.append(f"no speech found ({words} words, speech ratio {speech_ratio})")
     declared, decoded = _number(quality, "declared_seconds"), _number(quality, "decoded_seconds")
-    if quality.get("truncated") is True or (declared and decoded is not None and decoded < TRUNCATION_RATIO * declared):
+    if quality.get("truncated") is True or (
+        declared and decoded is not None and decoded < TRUNCATION_RATIO * declared
+    ):
         errors.append(f"truncated: decoded {decoded} s of a declared {declared} s")
     duration = _number(doc, "duration_seconds")
     wpm = _number(doc, "words_per_minute")
     if wpm is None and duration:
         wpm = words / (duration / 60)
-    if wpm is not None and duration is not None and duration >= MIN_SECONDS_FOR_PACE and not MIN_WPM <= wpm <= MAX_WPM:
+    if (
+        wpm is not None
+        and duration is not None
+        and duration >= MIN_SECONDS_FOR_PACE
+        and not MIN_WPM <= wpm <= MAX_WPM
+    ):
         warnings.append(
             f"implausible pace: {wpm:.0f} words per minute (expected {MIN_WPM:.0f}-{MAX_WPM:.0f}): "
             "mostly silence, a truncated transcript, or a wrong duration"
@@ -102,15 +109,21 @@ def insights_grounded(doc: Mapping[str, Any], transcript_text: str) -> CheckOutc
         if str(example) not in transcript_text
     ]
     examples = sum(len(i.get("examples") or []) for i in insights)
-    metadata = {"insights": len(insights), "examples": examples, "ungrounded_examples": ungrounded,
-                "unknown_pattern_ids": unknown}
+    metadata = {
+        "insights": len(insights),
+        "examples": examples,
+        "ungrounded_examples": ungrounded,
+        "unknown_pattern_ids": unknown,
+    }
     problems = []
     if ungrounded:
         problems.append(f"{len(ungrounded)} of {examples} example(s) are not verbatim in the transcript")
     if unknown:
         problems.append(f"pattern id(s) outside the taxonomy: {', '.join(unknown)}")
     if not problems:
-        return CheckOutcome(True, "ERROR", f"{examples} example(s) verbatim, {len(insights)} pattern id(s) known", metadata)
+        return CheckOutcome(
+            True, "ERROR", f"{examples} example(s) verbatim, {len(insights)} pattern id(s) known", metadata
+        )
     return CheckOutcome(False, "ERROR", "; ".join(problems), metadata)
 
 
@@ -121,8 +134,12 @@ def profile_consistent(stored: PatternProfile, analyses: Sequence[SessionInsight
     except KeyError as exc:
         return CheckOutcome(False, "ERROR", f"cannot recompute: {exc.args[0]}", {})
     if snapshot_digest(expected) == snapshot_digest(stored):
-        return CheckOutcome(True, "ERROR", f"equals the recomputation over {expected.sessions_count} session(s)",
-                            {"sessions": expected.sessions_count})
+        return CheckOutcome(
+            True,
+            "ERROR",
+            f"equals the recomputation over {expected.sessions_count} session(s)",
+            {"sessions": expected.sessions_count},
+        )
     mine = {p.pattern_id: p.model_dump(mode="json") for p in stored.patterns}
     theirs = {p.pattern_id: p.model_dump(mode="json") for p in expected.patterns}
     differing = sorted(pid for pid in mine.keys() | theirs.keys() if mine.get(pid) != theirs.get(pid))
@@ -133,7 +150,9 @@ def profile_consistent(stored: PatternProfile, analyses: Sequence[SessionInsight
     }
     what = f"pattern(s) {', '.join(differing)}" if differing else "its session list or dates"
     return CheckOutcome(
-        False, "ERROR",
+        False,
+        "ERROR",
         f"stored snapshot differs from the recomputation from stored insights in {what}: "
-        "re-materialize pattern_profile for this session", metadata,
+        "re-materialize pattern_profile for this session",
+        metadata,
     )

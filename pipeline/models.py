@@ -27,9 +27,9 @@ class SessionManifest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     recorded_at: datetime | None = None
-    language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*$")] = (
-        "en"
-    )
+    language: Annotated[
+        str, Field(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*$")
+    ] = "en"
     topic: Annotated[str, Field(max_length=500)] | None = None
 
     @field_validator("recorded_at")

@@ -28,7 +28,9 @@ class ProviderPlan:
     analyzer_provider: str
     analyzer_model: str
     prompt_version: str
-    stt_options: str = ""  # what else changes a transcript (the offline recognizer's decoding and compute type)
+    stt_options: str = (
+        ""  # what else changes a transcript (the offline recognizer's decoding and compute type)
+    )
 
     @property
     def transcript_code_version(self) -> str:

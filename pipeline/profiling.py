@@ -57,7 +57,9 @@ def _indexed_entry(services: Services, row: ProfileRow) -> ProfileEntry | None:
     return entry_of(doc)
 
 
-def _learner_pass(services: Services, learner_id: str, own: dict[str, SessionInsights]) -> dict[str, ProfileOutcome]:
+def _learner_pass(
+    services: Services, learner_id: str, own: dict[str, SessionInsights]
+) -> dict[str, ProfileOutcome]:
     """Compute and store the snapshots of ``own`` (one learner's sessions) and refresh the later ones."""
     entries: dict[str, ProfileEntry] = {}
     digests: dict[str, str | None] = {}
@@ -74,7 +76,9 @@ def _learner_pass(services: Services, learner_id: str, own: dict[str, SessionIns
         for session_id, doc in own.items():
             entries[session_id] = entry_of(doc)  # the run's own, as just stored (registered or not)
             if indexed.get(session_id) != entries[session_id].counts:
-                services.status.save_pattern_counts(session_id, dict(entries[session_id].counts), doc.recorded_at)
+                services.status.save_pattern_counts(
+                    session_id, dict(entries[session_id].counts), doc.recorded_at
+                )
         first = min((entries[s].recorded_at, s) for s in own)
         outcomes = {s: ProfileOutcome(s) for s in own}
         written: dict[str, str] = {}
@@ -128,7 +132,9 @@ def profile_sessions(services: Services, session_ids: Sequence[str]) -> list[Pro
         if outcome.error is None:
             services.status.set_state(outcome.session_id, SessionState.DONE, run_id=services.run_id)
             if outcome.refreshed:
-                log.info("session %s: refreshed %d later snapshot(s)", outcome.session_id, len(outcome.refreshed))
+                log.info(
+                    "session %s: refreshed %d later snapshot(s)", outcome.session_id, len(outcome.refreshed)
+                )
         else:
             services.status.set_state(
                 outcome.session_id,

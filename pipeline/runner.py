@@ -43,7 +43,9 @@ class StageEvent:
     stage: Stage
     document: Document | None = None
     error: BaseException | None = None
-    refreshed: tuple[tuple[str, str], ...] = ()  # (session id, digest) of later snapshots a profile pass rewrote
+    refreshed: tuple[
+        tuple[str, str], ...
+    ] = ()  # (session id, digest) of later snapshots a profile pass rewrote
 
     @property
     def ok(self) -> bool:
@@ -58,7 +60,9 @@ def _failed_earlier(services: Services, session_ids: Sequence[str]) -> dict[str,
     return {
         s: row.error or "failed permanently"
         for s, row in rows.items()
-        if row.run_id == services.run_id and row.state is SessionState.FAILED and row.error_kind == "permanent"
+        if row.run_id == services.run_id
+        and row.state is SessionState.FAILED
+        and row.error_kind == "permanent"
     }
 
 

@@ -16,7 +16,9 @@ from pipeline.services import Services, insights_key, profile_key, transcript_ke
 
 
 def _missing(what: str, session_id: str) -> CheckOutcome:
-    return CheckOutcome(False, "ERROR", f"no stored {what} for session {session_id}: materialize it first", {})
+    return CheckOutcome(
+        False, "ERROR", f"no stored {what} for session {session_id}: materialize it first", {}
+    )
 
 
 class SessionChecker:

@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         openai_key=os.environ.get("OPENAI_API_KEY") or None,
         anthropic_key=os.environ.get("ANTHROPIC_API_KEY") or None,
     )
-    sys.stdout.write(",".join(stale_sessions(open_storage(settings.results_uri, s3_client=client), plan)) + "\n")
+    sys.stdout.write(
+        ",".join(stale_sessions(open_storage(settings.results_uri, s3_client=client), plan)) + "\n"
+    )
     return 0
 
 

@@ -43,7 +43,9 @@ sessions_table = sa.Table(
     sa.Column("pattern_counts", sa.Text, nullable=True),  # JSON {pattern_id: frequency} of its insights
     sa.Column("profile_digest", sa.String(64), nullable=True),  # digest of its stored profile snapshot
     sa.Column("upload_version", sa.String(128), nullable=True),  # content version the sensor last requested
-    sa.Column("result_version", sa.String(128), nullable=True),  # content version the stored results came from
+    sa.Column(
+        "result_version", sa.String(128), nullable=True
+    ),  # content version the stored results came from
 )
 
 
@@ -112,7 +114,9 @@ class StatusStore:
         """
         t = sessions_table
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(t.c.learner_id, t.c.upload_version).where(t.c.session_id == session_id)).first()
+            row = conn.execute(
+                sa.select(t.c.learner_id, t.c.upload_version).where(t.c.session_id == session_id)
+            ).first()
             owned = row is not None and bool(ID_RE.fullmatch(row.learner_id)) and row.learner_id != learner_id
             if row is not None and (owned or version is None or row.upload_version == version):
                 return False
@@ -127,13 +131,21 @@ class StatusStore:
             if row is None:
                 conn.execute(t.insert().values(session_id=session_id, **values))
             else:
-                conn.execute(t.update().where(t.c.session_id == session_id).values(error=None, error_kind=None, **values))
+                conn.execute(
+                    t.update()
+                    .where(t.c.session_id == session_id)
+                    .values(error=None, error_kind=None, **values)
+                )
             return True
 
     def save_result_version(self, session_id: str, version: str) -> None:
         """Record which content version of the upload the session's stored results come from."""
         with self.engine.begin() as conn:
-            conn.execute(sessions_table.update().where(sessions_table.c.session_id == session_id).values(result_version=version))
+            conn.execute(
+                sessions_table.update()
+                .where(sessions_table.c.session_id == session_id)
+                .values(result_version=version)
+            )
 
     def set_state(
         self,
@@ -170,7 +182,9 @@ class StatusStore:
 
     def get(self, session_id: str) -> SessionStatus | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id == session_id)).first()
+            row = conn.execute(
+                sa.select(sessions_table).where(sessions_table.c.session_id == session_id)
+            ).first()
         return _to_status(row) if row else None
 
     def get_many(self, session_ids: Iterable[str]) -> dict[str, SessionStatus]:
@@ -182,7 +196,9 @@ class StatusStore:
             rows = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id.in_(ids)))
             return {row.session_id: _to_status(row) for row in rows}
 
-    def list(self, *, learner_id: str | None = None, state: SessionState | None = None) -> list[SessionStatus]:
+    def list(
+        self, *, learner_id: str | None = None, state: SessionState | None = None
+    ) -> list[SessionStatus]:
         query = sa.select(sessions_table).order_by(sessions_table.c.learner_id, sessions_table.c.session_id)
         if learner_id is not None:
             query = query.where(sessions_table.c.learner_id == learner_id)
@@ -249,7 +265,9 @@ class StatusStore:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             return
         database = self.engine.url.database
-        lock_dir = Path(database).parent if database and database != ":memory:" else Path(tempfile.gettempdir())
+        lock_dir = (
+            Path(database).parent if database and database != ":memory:" else Path(tempfile.gettempdir())
+        )
         lock_path = lock_dir / f".learner-{digest.hex()[:16]}.lock"
         with open(lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -24,7 +24,9 @@ def failure_kind(exc: BaseException) -> str:
 
 
 @contextmanager
-def tracked(status: StatusStore, session_id: str, state: SessionState, run_id: str | None = None) -> Iterator[None]:
+def tracked(
+    status: StatusStore, session_id: str, state: SessionState, run_id: str | None = None
+) -> Iterator[None]:
     """Mark ``session_id`` as in ``state`` for the block; FAILED with a readable reason if it raises."""
     status.set_state(session_id, state, run_id=run_id)
     try:

@@ -121,10 +121,14 @@ def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], 
             validate_id(learner_id, "learner id")
             validate_id(session_id, "session id")
         except PermanentError as exc:
-            rejections.setdefault((learner_id, session_id), Rejection(info.key, learner_id, session_id, exc.message))
+            rejections.setdefault(
+                (learner_id, session_id), Rejection(info.key, learner_id, session_id, exc.message)
+            )
             continue
         grouped.setdefault((learner_id, session_id), {})[name] = info
-    sessions = [SessionUpload(learner, session, files) for (learner, session), files in sorted(grouped.items())]
+    sessions = [
+        SessionUpload(learner, session, files) for (learner, session), files in sorted(grouped.items())
+    ]
     return sessions, list(rejections.values())
 
 
@@ -148,7 +152,9 @@ def read_manifest(storage: Storage, upload: SessionUpload) -> SessionManifest:
             session_id=upload.session_id,
         ) from exc
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in exc.errors()
+        )
         raise PermanentError(
             f"{MANIFEST_NAME} of session {upload.session_id} is invalid: {problems}",
             session_id=upload.session_id,

@@ -41,7 +41,9 @@ def _read(results: Storage, key: str) -> dict | None:
 def _session_rows(results: Storage, status: SessionStatus) -> tuple[dict, list[dict]]:
     transcript = _read(results, transcript_key(status.session_id))
     insights = _read(results, insights_key(status.session_id)) if transcript is not None else None
-    cost = sum(float(((doc or {}).get("usage") or {}).get("cost_usd") or 0.0) for doc in (transcript, insights))
+    cost = sum(
+        float(((doc or {}).get("usage") or {}).get("cost_usd") or 0.0) for doc in (transcript, insights)
+    )
     # A FAILED session's older documents (e.g. before a failed re-analysis) are not its current state.
     analysed = transcript is not None and insights is not None and status.state is not SessionState.FAILED
     recorded_at = status.recorded_at or (pd.Timestamp(transcript["recorded_at"]) if transcript else None)
@@ -62,7 +64,9 @@ def _session_rows(results: Storage, status: SessionStatus) -> tuple[dict, list[d
         counts: dict[str, int] = {}
         for insight in insights["analysis"]["insights"]:
             counts[insight["pattern_id"]] = counts.get(insight["pattern_id"], 0) + int(insight["frequency"])
-        patterns = [{"session_id": status.session_id, "pattern_id": p, "frequency": f} for p, f in counts.items()]
+        patterns = [
+            {"session_id": status.session_id, "pattern_id": p, "frequency": f} for p, f in counts.items()
+        ]
     return row, patterns
 
 

@@ -135,7 +135,9 @@ def learner_progress(sessions: pd.DataFrame, patterns: pd.DataFrame, window: int
     words_latest = s[s["in_latest"]].groupby("learner_id")["word_count"].sum()
     out["first_rate_per_100_words"] = _rate(p, words_first, "in_first", out.index)
     out["latest_rate_per_100_words"] = _rate(p, words_latest, "in_latest", out.index)
-    seen_latest = p[p["in_latest"]].groupby(["learner_id", "pattern_id"]).size().reindex(out.index, fill_value=0)
+    seen_latest = (
+        p[p["in_latest"]].groupby(["learner_id", "pattern_id"]).size().reindex(out.index, fill_value=0)
+    )
     first, latest = out["first_rate_per_100_words"], out["latest_rate_per_100_words"]
     out["trend"] = np.select(
         [
@@ -149,7 +151,9 @@ def learner_progress(sessions: pd.DataFrame, patterns: pd.DataFrame, window: int
     out = out.reset_index()
     out["category"] = out["pattern_id"].map(category_of)
     out["label"] = out["pattern_id"].map(lambda pattern_id: LABELS.get(pattern_id, pattern_id))
-    out = out.sort_values(["learner_id", "sessions_seen", "occurrences", "pattern_id"], ascending=[True, False, False, True])
+    out = out.sort_values(
+        ["learner_id", "sessions_seen", "occurrences", "pattern_id"], ascending=[True, False, False, True]
+    )
     return typed(out, PROGRESS_COLUMNS)
 
 

@@ -21,7 +21,11 @@ def run_request(run: PlannedRun) -> dg.RunRequest:
     of several learners holds one session of each (``pipeline.batches``), and their profile passes
     are serialised with any other run of theirs by the learner lock.
     """
-    tags = {"learner_id": run.learner_ids[0]} if len(run.learner_ids) == 1 else {"learners": str(len(run.learner_ids))}
+    tags = (
+        {"learner_id": run.learner_ids[0]}
+        if len(run.learner_ids) == 1
+        else {"learners": str(len(run.learner_ids))}
+    )
     if len(run.uploads) == 1:
         return dg.RunRequest(run_key=run.run_key, partition_key=run.session_ids[0], tags=tags)
     return dg.RunRequest(
@@ -54,8 +58,11 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
         for rejection in found.rejected:
             # Recorded under its own folder (python -m pipeline.status): no session's row changes.
             context.log.warning(f"rejected upload folder {rejection.folder}/: {rejection.message}")
-        existing = {u.session_id for u in found.ready if context.instance.has_dynamic_partition(
-            sessions_partitions.name, u.session_id)}
+        existing = {
+            u.session_id
+            for u in found.ready
+            if context.instance.has_dynamic_partition(sessions_partitions.name, u.session_id)
+        }
         runs, new_keys = plan_runs(
             found.ready, existing, threshold=settings.batch_threshold, size=settings.batch_size
         )

@@ -48,7 +48,9 @@ def _as_config_error() -> Iterator[None]:
     except ConfigError:
         raise
     except ValueError as exc:
-        raise ConfigError(f"PRICES_JSON, CONTEXT_WINDOWS_JSON or a provider setting is invalid: {exc}") from None
+        raise ConfigError(
+            f"PRICES_JSON, CONTEXT_WINDOWS_JSON or a provider setting is invalid: {exc}"
+        ) from None
 
 
 def build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechToText:

@@ -73,7 +73,9 @@ class LocalStorage(Storage):
                     st = full.stat()
                 except FileNotFoundError:
                     continue  # deleted while we walked
-                yield ObjectInfo(key=full.relative_to(self.root).as_posix(), size=st.st_size, modified=st.st_mtime)
+                yield ObjectInfo(
+                    key=full.relative_to(self.root).as_posix(), size=st.st_size, modified=st.st_mtime
+                )
 
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:

@@ -89,11 +89,21 @@ def headless_page(profile_dir: Path, width: int = 1400, height: int = 1000) -> I
     assert binary, "no chromium on PATH"
     port = free_port()
     args = [
-        binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        f"--remote-debugging-port={port}", f"--user-data-dir={profile_dir}", f"--window-size={width},{height}",
-        "--no-first-run", "--no-default-browser-check", "about:blank",
+        binary,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--remote-debugging-port={port}",
+        f"--user-data-dir={profile_dir}",
+        f"--window-size={width},{height}",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "about:blank",
     ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 30
         targets: list[dict] = []
@@ -108,7 +118,13 @@ def headless_page(profile_dir: Path, width: int = 1400, height: int = 1000) -> I
             page = Page(ws)
             page.send("Page.enable")
             page.send("Runtime.enable")
-            page.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+            page.send(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             yield page
     finally:
         os.killpg(process.pid, signal.SIGTERM)

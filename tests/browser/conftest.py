@@ -27,7 +27,9 @@ TEXT = (
     "Um, it was very very good, you know. I think it was very nice."
 )
 #: A transcript trying to inject markdown and HTML into the operators' UI.
-HOSTILE = "I go there yesterday ![x](http://evil/) and [click](http://evil) <img src=x> it was very very good."
+HOSTILE = (
+    "I go there yesterday ![x](http://evil/) and [click](http://evil) <img src=x> it was very very good."
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if chromium_binary() is None:
-        pytest.skip("no chromium on PATH: install Debian's `chromium` (.ci/run does) to run the browser tests")
+        pytest.skip(
+            "no chromium on PATH: install Debian's `chromium` (.ci/run does) to run the browser tests"
+        )
     tmp = tmp_path_factory.mktemp("ui")
     uploads, home = tmp / "uploads", tmp / "dagster_home"
     uploads.mkdir()
@@ -61,10 +65,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     sessions = [("ana", "ana-1", 3, TEXT), ("ana", "ana-2", 10, TEXT), ("ben", "ben-1", 5, HOSTILE)]
     for learner, session, day, text in sessions:
-        add_session(uploads, learner, session, text=text, manifest=f'{{"recorded_at": "2026-01-{day:02d}T09:00:00Z"}}')
+        add_session(
+            uploads, learner, session, text=text, manifest=f'{{"recorded_at": "2026-01-{day:02d}T09:00:00Z"}}'
+        )
     resource = offline_resource(tmp, uploads)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert all(r.success for r in materialize_sessions(instance, resource, [s for _, s, _, _ in sessions]))
+        assert all(
+            r.success for r in materialize_sessions(instance, resource, [s for _, s, _, _ in sessions])
+        )
         assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
     env = {
         **os.environ,
@@ -79,9 +87,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp / "webserver.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster-webserver")), "-w", str(ROOT / "workspace.yaml"),
-             "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).with_name("dagster-webserver")),
+                "-w",
+                str(ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_http(f"http://127.0.0.1:{port}/server_info", process, log)

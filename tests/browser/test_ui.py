@@ -59,7 +59,11 @@ def test_pattern_profile_partition_shows_the_learners_chart(server: Server, page
 
 @pytest.mark.parametrize(
     ("asset", "check"),
-    [("pattern_profile", "profile_consistent"), ("insights", "insights_grounded"), ("transcript", "transcript_quality")],
+    [
+        ("pattern_profile", "profile_consistent"),
+        ("insights", "insights_grounded"),
+        ("transcript", "transcript_quality"),
+    ],
 )
 def test_checks_tab_shows_results(server: Server, page: Page, asset: str, check: str) -> None:
     page.goto(f"{server.url}/assets/{asset}?view=checks")
@@ -77,7 +81,7 @@ def test_hostile_transcript_renders_as_text(server: Server, page: Page, asset: s
         page.wait_for(text_present("![x](http://evil/)"))  # shown as the characters it is
         assert page.evaluate(text_present("<img src=x>"))
     injected = page.evaluate(
-        "[...document.querySelectorAll('img[src*=\"evil\"], a[href*=\"evil\"], img[src=\"x\"]')].length"
+        '[...document.querySelectorAll(\'img[src*="evil"], a[href*="evil"], img[src="x"]\')].length'
     )
     assert injected == 0
     page.screenshot(ARTIFACTS / f"{asset}_hostile.png")

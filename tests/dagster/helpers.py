@@ -36,10 +36,18 @@ def materialize_sessions(
     assets = offline_assets()
     if batch:
         tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-        return [dg.materialize(assets, instance=instance, resources={"pipeline": resource}, tags=tags,
-                               raise_on_error=False)]
+        return [
+            dg.materialize(
+                assets, instance=instance, resources={"pipeline": resource}, tags=tags, raise_on_error=False
+            )
+        ]
     return [
-        dg.materialize(assets, instance=instance, resources={"pipeline": resource}, partition_key=key,
-                       raise_on_error=False)
+        dg.materialize(
+            assets,
+            instance=instance,
+            resources={"pipeline": resource},
+            partition_key=key,
+            raise_on_error=False,
+        )
         for key in keys
     ]

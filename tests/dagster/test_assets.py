@@ -68,13 +68,17 @@ def test_audio_session_is_transcribed_offline(tmp_path: Path, uploads_dir: Path,
     assert meta["quality_flags"].value == "ok" and meta["speech_ratio"].value > 0.7
 
 
-def test_a_truncated_upload_is_flagged_in_the_transcript_metadata(tmp_path: Path, uploads_dir: Path, instance) -> None:
+def test_a_truncated_upload_is_flagged_in_the_transcript_metadata(
+    tmp_path: Path, uploads_dir: Path, instance
+) -> None:
     add_session(uploads_dir, "ana", "cut1", audio="truncated.webm")
     [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["cut1"])
     assert result.success  # what did arrive is analysed; the flag says it is not the whole recording
     meta = latest_metadata(instance, "transcript", "cut1")
     assert meta["quality_flags"].value.startswith("truncated: the file declares 16.1 s but only 7.8 s decode")
-    assert meta["truncated"].value is True and meta["declared_seconds"].value > 2 * meta["decoded_seconds"].value
+    assert (
+        meta["truncated"].value is True and meta["declared_seconds"].value > 2 * meta["decoded_seconds"].value
+    )
 
 
 def test_corrupt_audio_fails_once_without_retries_and_is_marked_failed(
@@ -97,7 +101,9 @@ def test_batch_run_processes_every_session_and_names_the_bad_one(
     add_session(uploads_dir, "ana", "b1", text=TEXT, manifest='{"recorded_at": "2026-01-01T00:00:00Z"}')
     add_session(uploads_dir, "ana", "b2", text="", manifest='{"recorded_at": "2026-01-02T00:00:00Z"}')
     add_session(uploads_dir, "ben", "b3", text=TEXT, manifest='{"recorded_at": "2026-01-03T00:00:00Z"}')
-    [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["b1", "b2", "b3"], batch=True)
+    [result] = materialize_sessions(
+        instance, offline_resource(tmp_path, uploads_dir), ["b1", "b2", "b3"], batch=True
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     description = failure.step_failure_data.user_failure_data.description
@@ -111,8 +117,16 @@ def test_batch_run_of_good_sessions_materializes_every_partition(
     tmp_path: Path, uploads_dir: Path, instance
 ) -> None:
     for i in range(3):
-        add_session(uploads_dir, "ana", f"g{i}", text=TEXT, manifest=f'{{"recorded_at": "2026-01-0{i + 1}T00:00:00Z"}}')
-    [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), ["g0", "g1", "g2"], batch=True)
+        add_session(
+            uploads_dir,
+            "ana",
+            f"g{i}",
+            text=TEXT,
+            manifest=f'{{"recorded_at": "2026-01-0{i + 1}T00:00:00Z"}}',
+        )
+    [result] = materialize_sessions(
+        instance, offline_resource(tmp_path, uploads_dir), ["g0", "g1", "g2"], batch=True
+    )
     assert result.success
     materialized = instance.get_materialized_partitions(dg.AssetKey("pattern_profile"))
     assert materialized == {"g0", "g1", "g2"}
@@ -124,7 +138,13 @@ def test_a_changed_early_analysis_refreshes_only_the_later_snapshots_that_change
     tmp_path: Path, uploads_dir: Path, instance
 ) -> None:
     for i in range(3):
-        add_session(uploads_dir, "ana", f"r{i}", text=TEXT, manifest=f'{{"recorded_at": "2026-01-0{i + 1}T00:00:00Z"}}')
+        add_session(
+            uploads_dir,
+            "ana",
+            f"r{i}",
+            text=TEXT,
+            manifest=f'{{"recorded_at": "2026-01-0{i + 1}T00:00:00Z"}}',
+        )
     resource = offline_resource(tmp_path, uploads_dir)
     assert all(r.success for r in materialize_sessions(instance, resource, ["r0", "r1", "r2"]))
 
@@ -141,7 +161,10 @@ def test_a_changed_early_analysis_refreshes_only_the_later_snapshots_that_change
     doc["analysis"]["insights"][0] |= {"pattern_id": "grammar.word_order", "frequency": 7}
     (tmp_path / "results/insights/r0.json").write_text(json.dumps(doc))
     again = dg.materialize(
-        offline_assets(), instance=instance, resources={"pipeline": resource}, partition_key="r0",
+        offline_assets(),
+        instance=instance,
+        resources={"pipeline": resource},
+        partition_key="r0",
         selection=["pattern_profile"],
     )
     assert again.success and profiled(again) == ["r0", "r1", "r2"]

@@ -64,7 +64,9 @@ def test_one_empty_transcript_fails_only_its_own_session(tmp_path: Path, uploads
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     assert {k: status.get(k).state for k in good} == {k: SessionState.DONE for k in good}
     failed = status.get("k3")
-    assert failed.state is SessionState.FAILED and "empty" in failed.error and failed.error_kind == "permanent"
+    assert (
+        failed.state is SessionState.FAILED and "empty" in failed.error and failed.error_kind == "permanent"
+    )
     for key in good:
         for folder in ("transcripts", "insights", "pattern_profiles"):
             assert (tmp_path / "results" / folder / f"{key}.json").exists()
@@ -110,13 +112,18 @@ def test_reanalysis_with_one_missing_transcript_leaves_nine_consistent_profiles(
     assert not result.success
     good = [k for k in keys if k != "k4"]
     assert partition_status(instance, "insights", keys)["k4"] == "FAILED"
-    docs = {k: SessionInsights.model_validate_json((results / "insights" / f"{k}.json").read_text()) for k in good}
+    docs = {
+        k: SessionInsights.model_validate_json((results / "insights" / f"{k}.json").read_text()) for k in good
+    }
     for key in good:
         assert docs[key].prompt_version != "old-prompt", f"{key} was not re-analysed"
         stored = json.loads((results / "pattern_profiles" / f"{key}.json").read_text())
         learner = docs[key].learner_id
         # k4 keeps its old (stored) insights, which are still part of its learner's history.
-        history = [*docs.values(), SessionInsights.model_validate_json((results / "insights/k4.json").read_text())]
+        history = [
+            *docs.values(),
+            SessionInsights.model_validate_json((results / "insights/k4.json").read_text()),
+        ]
         expected = build_profile(learner, key, history).model_dump(mode="json")
         assert stored["patterns"] == expected["patterns"], f"profile {key} disagrees with the insights"
     assert "materialize transcript first" in StatusStore(f"sqlite:///{tmp_path}/status.db").get("k4").error
@@ -130,11 +137,16 @@ def test_reexecution_after_audio_deletion_ends_done_without_the_audio(
     instance.add_dynamic_partitions("sessions", ["a1"])
     # The first run dies after transcription (here: only transcript was selected).
     first = dg.materialize(
-        offline_assets(), instance=instance, resources={"pipeline": resource}, partition_key="a1",
+        offline_assets(),
+        instance=instance,
+        resources={"pipeline": resource},
+        partition_key="a1",
         selection=["transcript"],
     )
     assert first.success and not (folder / "audio.wav").exists()
-    again = dg.materialize(offline_assets(), instance=instance, resources={"pipeline": resource}, partition_key="a1")
+    again = dg.materialize(
+        offline_assets(), instance=instance, resources={"pipeline": resource}, partition_key="a1"
+    )
     assert again.success
     assert StatusStore(f"sqlite:///{tmp_path}/status.db").get("a1").state is SessionState.DONE
     assert partition_status(instance, "pattern_profile", ["a1"]) == {"a1": "MATERIALIZED"}
@@ -149,7 +161,10 @@ def test_a_corrupt_stored_insights_document_fails_once_and_permanently(
     assert first.success
     (tmp_path / "results" / "insights" / "k1.json").write_text('{"session_id": "k1", "analysis": {"insig')
     result = dg.materialize(
-        offline_assets(), instance=instance, resources={"pipeline": resource}, selection=["pattern_profile"],
+        offline_assets(),
+        instance=instance,
+        resources={"pipeline": resource},
+        selection=["pattern_profile"],
         tags={"dagster/asset_partition_range_start": "k0", "dagster/asset_partition_range_end": "k2"},
         raise_on_error=False,
     )
@@ -158,7 +173,9 @@ def test_a_corrupt_stored_insights_document_fails_once_and_permanently(
     description = failure.step_failure_data.user_failure_data.description
     assert "insights/k1.json is unreadable" in description and "delete it to recompute" in description
     assert partition_status(instance, "pattern_profile", keys) == {
-        "k0": "MATERIALIZED", "k1": "FAILED", "k2": "MATERIALIZED",
+        "k0": "MATERIALIZED",
+        "k1": "FAILED",
+        "k2": "MATERIALIZED",
     }
 
 
@@ -177,14 +194,22 @@ def test_a_retry_redoes_only_the_sessions_the_run_has_not_materialized(
     with FakeAPI() as fake:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.anthropic_base_url)
         fake.push("500")  # the first analysis fails transiently, once
-        plan = provider_plan(Settings(stt_provider="offline", analyzer_provider="anthropic"), openai_key=None,
-                             anthropic_key="sk-test-key")
+        plan = provider_plan(
+            Settings(stt_provider="offline", analyzer_provider="anthropic"),
+            openai_key=None,
+            anthropic_key="sk-test-key",
+        )
         assets = build_session_assets(plan, retry=dg.RetryPolicy(max_retries=2, delay=0))
         instance.add_dynamic_partitions("sessions", keys)
         resource = offline_resource(tmp_path, uploads_dir, analyzer_provider="anthropic")
         result = dg.materialize(
-            assets, instance=instance, resources={"pipeline": resource},
-            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+            assets,
+            instance=instance,
+            resources={"pipeline": resource},
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            },
         )
         retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
         assert result.success and len(retried) == 1

@@ -17,8 +17,15 @@ from pipeline.settings import ConfigError, Settings
 
 
 def specs(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, dg.AssetSpec]:
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "STT_PROVIDER", "ANALYZER_PROVIDER", "ANALYZER_MODEL",
-                 "OFFLINE_STT_MODEL", "OFFLINE_STT_COMPUTE_TYPE"):
+    for name in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "STT_PROVIDER",
+        "ANALYZER_PROVIDER",
+        "ANALYZER_MODEL",
+        "OFFLINE_STT_MODEL",
+        "OFFLINE_STT_COMPUTE_TYPE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -42,7 +49,10 @@ def test_another_offline_model_or_compute_type_changes_the_transcript_code_versi
     (folder / "model.bin").write_bytes(b"other weights")
     other = specs(monkeypatch, OFFLINE_STT_MODEL=str(folder))["transcript"].code_version
     assert other.startswith(f"faster-whisper:my-model@sha256:{hashlib.sha256(b'other weights').hexdigest()}:")
-    assert specs(monkeypatch, OFFLINE_STT_COMPUTE_TYPE="float32")["transcript"].code_version not in (before, other)
+    assert specs(monkeypatch, OFFLINE_STT_COMPUTE_TYPE="float32")["transcript"].code_version not in (
+        before,
+        other,
+    )
 
 
 def test_auto_picks_cloud_providers_by_key_and_pools_follow(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,7 +51,9 @@ def test_sessions_already_failed_or_done_are_left_alone(tmp_path: Path, uploads_
     assert "empty" in status.get("s2").error  # the stage's own reason is kept
 
 
-def test_a_failed_batch_run_marks_every_unfinished_session_of_its_range(tmp_path: Path, uploads_dir: Path) -> None:
+def test_a_failed_batch_run_marks_every_unfinished_session_of_its_range(
+    tmp_path: Path, uploads_dir: Path
+) -> None:
     keys = ["b1", "b2", "b3"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     for key in keys:

@@ -32,7 +32,9 @@ def sensor(monkeypatch: pytest.MonkeyPatch) -> dg.SensorDefinition:
 
 def tick(sensor, instance, resource, cursor=None):
     # Invoking the sensor returns its SensorResult as the daemon receives it.
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"pipeline": resource}) as context:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"pipeline": resource}
+    ) as context:
         return sensor(context)
 
 
@@ -44,11 +46,15 @@ def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
     add_session(uploads_dir, "ben", "s3", text="Still uploading.", manifest=None)  # not quiet yet
     resource = offline_resource(tmp_path, uploads_dir)
     data = tick(sensor, instance, resource)
-    assert sorted((r.run_key.split(":")[0], r.partition_key, r.tags["learner_id"]) for r in data.run_requests) == [
+    assert sorted(
+        (r.run_key.split(":")[0], r.partition_key, r.tags["learner_id"]) for r in data.run_requests
+    ) == [
         ("s1", "s1", "ana"),
         ("s2", "s2", "ben"),
     ]
-    assert all(len(r.run_key.split(":")[1]) == 12 for r in data.run_requests)  # <session id>:<content version>
+    assert all(
+        len(r.run_key.split(":")[1]) == 12 for r in data.run_requests
+    )  # <session id>:<content version>
     [add] = data.dynamic_partitions_requests
     assert add.partitions_def_name == "sessions" and sorted(add.partition_keys) == ["s1", "s2"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
@@ -108,7 +114,11 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
     loaded = defs()
     job = loaded.get_job_def("session_job")
     assert job.executor_def.name == "in_process"
-    assert {s.name for s in loaded.sensors} == {"uploads_sensor", "session_run_failure_sensor", "views_automation_sensor"}
+    assert {s.name for s in loaded.sensors} == {
+        "uploads_sensor",
+        "session_run_failure_sensor",
+        "views_automation_sensor",
+    }
     specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}
     assert set(specs) == {"transcript", "insights", "pattern_profile", "learner_progress", "cohort_patterns"}
     assert all(spec.description for spec in specs.values())

@@ -35,7 +35,13 @@ def instance():
 def processed(tmp_path: Path, uploads_dir: Path, instance):
     """Three text sessions of two learners, processed the sensor's way (one run each)."""
     for learner, session, day in (("ana", "a1", 3), ("ana", "a2", 10), ("ben", "b1", 5)):
-        add_session(uploads_dir, learner, session, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{day:02d}T09:00:00Z"}}')
+        add_session(
+            uploads_dir,
+            learner,
+            session,
+            text=TEXT,
+            manifest=f'{{"recorded_at": "2026-01-{day:02d}T09:00:00Z"}}',
+        )
     resource = offline_resource(tmp_path, uploads_dir)
     results = materialize_sessions(instance, resource, ["a1", "a2", "b1"])
     assert all(r.success for r in results)
@@ -56,7 +62,9 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
     resource, _ = processed
     result = dg.materialize(view_assets, instance=instance, resources={"pipeline": resource})
     assert result.success
-    meta = instance.get_latest_materialization_event(dg.AssetKey("learner_progress")).asset_materialization.metadata
+    meta = instance.get_latest_materialization_event(
+        dg.AssetKey("learner_progress")
+    ).asset_materialization.metadata
     assert meta["dagster/row_count"].value > 0
     columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
     assert {"trend", "first_rate_per_100_words", "sessions_seen"} <= set(columns)
@@ -65,7 +73,9 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
     frame = pd.read_parquet(tmp_path / "results/views/learner_progress.parquet")
     assert set(frame["learner_id"]) == {"ana", "ben"} and len(frame) == meta["dagster/row_count"].value
     assert (tmp_path / "results/views/learner_progress.csv").read_text().startswith("learner_id,pattern_id")
-    cohort = instance.get_latest_materialization_event(dg.AssetKey("cohort_patterns")).asset_materialization.metadata
+    cohort = instance.get_latest_materialization_event(
+        dg.AssetKey("cohort_patterns")
+    ).asset_materialization.metadata
     assert png_of(cohort["chart"].value).startswith(PNG_MAGIC)
     assert cohort["pipeline_health"].records and cohort["weeks"].value == 2
     health = pd.read_parquet(tmp_path / "results/views/pipeline_health.parquet")
@@ -92,8 +102,11 @@ def run_checks(instance, resource, keys: list[str]) -> dict[tuple[str, str], dg.
     """Only the checks, on the stored documents (what the UI's "Execute checks" does)."""
     tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
     result = dg.materialize(
-        offline_assets(), instance=instance, resources={"pipeline": resource},
-        selection=dg.AssetSelection.all_asset_checks(), tags=tags,
+        offline_assets(),
+        instance=instance,
+        resources={"pipeline": resource},
+        selection=dg.AssetSelection.all_asset_checks(),
+        tags=tags,
     )
     assert result.success
     return evaluations(result)
@@ -103,8 +116,14 @@ def test_checks_fail_with_a_reason_on_planted_documents(processed, instance, tmp
     resource, _ = processed
     results = tmp_path / "results"
     transcript = json.loads((results / "transcripts/a1.json").read_text())
-    transcript["quality"] = {"declared_seconds": 600.0, "decoded_seconds": 45.0, "truncated": True,
-                             "speech_ratio": 0.8, "mean_logprob": -0.3, "no_speech_prob": 0.1}
+    transcript["quality"] = {
+        "declared_seconds": 600.0,
+        "decoded_seconds": 45.0,
+        "truncated": True,
+        "speech_ratio": 0.8,
+        "mean_logprob": -0.3,
+        "no_speech_prob": 0.1,
+    }
     (results / "transcripts/a1.json").write_text(json.dumps(transcript))
     insights = json.loads((results / "insights/a2.json").read_text())
     insights["analysis"]["insights"][0]["examples"].append("I never said this")
@@ -139,23 +158,40 @@ def test_implausible_pace_warns(processed, instance, tmp_path: Path) -> None:
 def test_untrusted_text_is_plain_text_in_metadata() -> None:
     hostile = "Look ![x](http://evil/) and [click](http://evil) <img src=x> now"
     transcript = Transcript(
-        session_id="s", learner_id="ana", text=hostile, source="text", recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
-        word_count=9, provider="text", model="none", input_sha256="0" * 64,
+        session_id="s",
+        learner_id="ana",
+        text=hostile,
+        source="text",
+        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
+        word_count=9,
+        provider="text",
+        model="none",
+        input_sha256="0" * 64,
     )
     preview = transcript_metadata(transcript)["preview"]
     assert isinstance(preview, dg.TextMetadataValue) and preview.text == hostile
     doc = SessionInsights(
-        session_id="s", learner_id="ana", recorded_at=transcript.recorded_at, provider="p", model="m",
-        prompt_version="v", input_sha256="0" * 64,
-        analysis=SessionAnalysis(insights=[insight("grammar.articles", 1, "[click](http://evil)")],
-                                 focus_next=hostile, summary=hostile),
+        session_id="s",
+        learner_id="ana",
+        recorded_at=transcript.recorded_at,
+        provider="p",
+        model="m",
+        prompt_version="v",
+        input_sha256="0" * 64,
+        analysis=SessionAnalysis(
+            insights=[insight("grammar.articles", 1, "[click](http://evil)")],
+            focus_next=hostile,
+            summary=hostile,
+        ),
     )
     meta = insights_metadata(doc)
     markdown = [k for k, v in meta.items() if isinstance(v, dg.MarkdownMetadataValue)]
     assert markdown == [] and meta["summary"].text == hostile
 
 
-def test_views_refresh_by_automation_debounced(processed, instance, tmp_path: Path, uploads_dir: Path) -> None:
+def test_views_refresh_by_automation_debounced(
+    processed, instance, tmp_path: Path, uploads_dir: Path
+) -> None:
     resource, _ = processed
     defs = dg.Definitions(assets=[*offline_assets(), *view_assets], resources={"pipeline": resource})
     views = {dg.AssetKey("learner_progress"), dg.AssetKey("cohort_patterns")}
@@ -178,7 +214,9 @@ def test_views_refresh_by_automation_debounced(processed, instance, tmp_path: Pa
     again, cursor = requested(cursor, 9.5)
     assert again == set(), "nothing changed since the refresh: no run"
     for session, day in (("b3", 13), ("b4", 14)):
-        add_session(uploads_dir, "ben", session, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{day}T09:00:00Z"}}')
+        add_session(
+            uploads_dir, "ben", session, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{day}T09:00:00Z"}}'
+        )
     materialize_sessions(instance, resource, ["b3", "b4"], batch=True)  # a backfill batch
     after_backfill, cursor = requested(cursor, 14.5)
     assert after_backfill == views, "a backfill of profiles refreshes the views once"
@@ -198,14 +236,21 @@ def test_views_automation_sensor_runs_by_default_and_targets_the_views() -> None
     assert repository.asset_graph.get(dg.AssetKey("pattern_profile")).freshness_policy is not None
 
 
-def test_batch_runs_over_ten_sessions_skip_the_profile_chart(tmp_path: Path, uploads_dir: Path, instance) -> None:
+def test_batch_runs_over_ten_sessions_skip_the_profile_chart(
+    tmp_path: Path, uploads_dir: Path, instance
+) -> None:
     keys = [f"c{n:02d}" for n in range(11)]
     for n, key in enumerate(keys):
-        add_session(uploads_dir, "cat", key, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{n + 1:02d}T09:00:00Z"}}')
+        add_session(
+            uploads_dir, "cat", key, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{n + 1:02d}T09:00:00Z"}}'
+        )
     [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), keys, batch=True)
     assert result.success
     record = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("pattern_profile"), asset_partitions=["c10"]), limit=1
     ).records[0]
     assert "not drawn" in record.asset_materialization.metadata["pattern_counts_chart"].value
-    assert all(e.passed for e in result.get_asset_check_evaluations()) and len(result.get_asset_check_evaluations()) == 33
+    assert (
+        all(e.passed for e in result.get_asset_check_evaluations())
+        and len(result.get_asset_check_evaluations()) == 33
+    )

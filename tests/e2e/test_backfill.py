@@ -17,7 +17,9 @@ from tests.e2e.daemon import ROOT, running_daemon, wait_for
 
 pytestmark = pytest.mark.e2e
 
-TEXT = "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know. She don't like it."
+TEXT = (
+    "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know. She don't like it."
+)
 GOOD = ("g1", "g2", "g3", "g4")
 
 
@@ -46,29 +48,55 @@ def test_backfill_of_all_partitions_rematerializes_every_good_session(tmp_path: 
     }
     uploads.mkdir()
     for i, key in enumerate(GOOD):
-        add_session(uploads, f"learner{i % 2}", key, text=f"{TEXT} Number {i}.",
-                    manifest=f'{{"recorded_at": "2026-03-0{i + 1}T10:00:00Z"}}')
+        add_session(
+            uploads,
+            f"learner{i % 2}",
+            key,
+            text=f"{TEXT} Number {i}.",
+            manifest=f'{{"recorded_at": "2026-03-0{i + 1}T10:00:00Z"}}',
+        )
     add_session(uploads, "learner0", "bad1", text="")  # an empty transcript: fails permanently
     status = StatusStore(status_url)
     keys = [*GOOD, "bad1"]
 
     def settled() -> bool:
         states = {s.session_id: s.state for s in status.list()}
-        return all(states.get(k) is SessionState.DONE for k in GOOD) and states.get("bad1") is SessionState.FAILED
+        return (
+            all(states.get(k) is SessionState.DONE for k in GOOD)
+            and states.get("bad1") is SessionState.FAILED
+        )
 
     with running_daemon(home, env) as daemon:
         log = home / "daemon.log"
         wait_for(settled, timeout=300, what="the sensor's runs", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             # A session is DONE just before its run reports it: let the sensor's runs end first.
-            wait_for(lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
-                     timeout=60, what="the sensor's runs finished", daemon=daemon, log=log)
+            wait_for(
+                lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
+                timeout=60,
+                what="the sensor's runs finished",
+                daemon=daemon,
+                log=log,
+            )
             before = {asset: latest_runs(instance, asset, keys) for asset in ("insights", "pattern_profile")}
         # What the README tells engineers to run, with the daemon's environment.
         launched = subprocess.run(
-            [str(Path(sys.executable).with_name("dagster")), "job", "backfill", "-w", "workspace.yaml",
-             "-j", "session_job", "--all", "all", "--noprompt"],
-            cwd=ROOT, env={**os.environ, **env, "DAGSTER_HOME": str(home)}, capture_output=True, text=True,
+            [
+                str(Path(sys.executable).with_name("dagster")),
+                "job",
+                "backfill",
+                "-w",
+                "workspace.yaml",
+                "-j",
+                "session_job",
+                "--all",
+                "all",
+                "--noprompt",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env, "DAGSTER_HOME": str(home)},
+            capture_output=True,
+            text=True,
             timeout=120,
         )
         assert launched.returncode == 0, launched.stdout + launched.stderr
@@ -81,7 +109,8 @@ def test_backfill_of_all_partitions_rematerializes_every_good_session(tmp_path: 
 
             wait_for(backfill_done, timeout=300, what="the backfill's runs", daemon=daemon, log=log)
             backfill_runs = {
-                run.run_id for run in instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+                run.run_id
+                for run in instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
             }
             for asset in ("insights", "pattern_profile"):
                 after = latest_runs(instance, asset, keys)

@@ -55,13 +55,23 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
         # Re-upload the same bytes of a processed session: the same content version, no second run.
         (uploads / "ana" / "text1" / "transcript.txt").write_text(TEXT_A)
         add_session(uploads, "ben", "late1", text=TEXT_B)
-        wait_for(lambda: (s := status.get("late1")) is not None and s.state is SessionState.DONE,
-                 timeout=180, what="late1 DONE", daemon=daemon, log=log)
+        wait_for(
+            lambda: (s := status.get("late1")) is not None and s.state is SessionState.DONE,
+            timeout=180,
+            what="late1 DONE",
+            daemon=daemon,
+            log=log,
+        )
         time.sleep(6)  # two sensor intervals past the quiet period: a wrong second run of text1 would start
         with dg.DagsterInstance.from_config(str(home)) as instance:
             # A session is DONE just before its run reports it (and its checks): let late1's run end.
-            wait_for(lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
-                     timeout=60, what="every session run finished", daemon=daemon, log=log)
+            wait_for(
+                lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
+                timeout=60,
+                what="every session run finished",
+                daemon=daemon,
+                log=log,
+            )
 
     for session in [*expected_done, "late1"]:
         for folder in ("transcripts", "insights", "pattern_profiles"):
@@ -74,7 +84,9 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs(dg.RunsFilter(job_name="session_job"))  # not the views' refreshes
         keys = [run.tags.get("dagster/partition") for run in runs]
-        assert sorted(keys) == sorted([*expected_done, "corrupt1", "late1"]), "one run per session, no duplicates"
+        assert sorted(keys) == sorted([*expected_done, "corrupt1", "late1"]), (
+            "one run per session, no duplicates"
+        )
         assert all(run.tags.get("learner_id") in {"ana", "ben"} for run in runs)
 
         def checked(asset: str, check: str) -> set[str]:
@@ -84,11 +96,17 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
             return {
                 record.event.dagster_event.event_specific_data.partition
                 for record in history
-                if record.event and record.event.dagster_event
+                if record.event
+                and record.event.dagster_event
                 and record.event.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
             }
 
-        checks = (("transcript", "transcript_quality"), ("insights", "insights_grounded"),
-                  ("pattern_profile", "profile_consistent"))
+        checks = (
+            ("transcript", "transcript_quality"),
+            ("insights", "insights_grounded"),
+            ("pattern_profile", "profile_consistent"),
+        )
         for check in checks:
-            assert {*expected_done, "late1"} <= checked(*check), f"{check[1]} did not run on every DONE session"
+            assert {*expected_done, "late1"} <= checked(*check), (
+                f"{check[1]} did not run on every DONE session"
+            )

@@ -57,7 +57,9 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
         wait_for(lambda: done(*BURST), timeout=300, what="the burst DONE", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             wait_for(
-                lambda: all(r.is_finished for r in instance.get_runs(SESSION_RUNS)), timeout=60, what="the burst's runs"
+                lambda: all(r.is_finished for r in instance.get_runs(SESSION_RUNS)),
+                timeout=60,
+                what="the burst's runs",
             )
             burst_runs = instance.get_runs(SESSION_RUNS)
         assert len(burst_runs) < len(BURST), f"{len(burst_runs)} runs for {len(BURST)} sessions: not batched"
@@ -66,7 +68,9 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
         add_session(uploads, "learner0", "lone", text=f"{TEXT} Alone.")
         wait_for(lambda: done("lone"), timeout=120, what="the lone upload DONE", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            [lone_run] = [r for r in instance.get_runs(SESSION_RUNS) if r.run_id not in {b.run_id for b in burst_runs}]
+            [lone_run] = [
+                r for r in instance.get_runs(SESSION_RUNS) if r.run_id not in {b.run_id for b in burst_runs}
+            ]
         assert (
             lone_run.tags.get("dagster/partition") == "lone" and lone_run.tags.get("learner_id") == "learner0"
         )

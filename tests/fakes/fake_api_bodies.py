@@ -201,5 +201,10 @@ def context_exceeded(path: str, tokens: int, window: int) -> tuple[int, dict[str
         f"This model's maximum context length is {window} tokens. However, you requested {tokens} tokens. "
         "Please reduce the length of the messages or completion."
     )
-    body = {"message": message, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}
+    body = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
     return 400, {}, {"error": body}

@@ -84,8 +84,12 @@ def test_daemon_on_postgres_with_s3(
                 with dg.DagsterInstance.from_config(str(home)) as instance:
                     # A session is DONE just before its run reports it: let the runs end first.
                     wait_for(
-                        lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
-                        timeout=60, what="every session run finished", log=home / "daemon.log",
+                        lambda: all(
+                            r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))
+                        ),
+                        timeout=60,
+                        what="every session run finished",
+                        log=home / "daemon.log",
                     )
             keys = {
                 obj["Key"]

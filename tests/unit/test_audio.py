@@ -205,4 +205,6 @@ def test_an_hour_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert stream.decoded_seconds == pytest.approx(3600, abs=1)
     assert longest <= 90 * SAMPLE_RATE and count >= 40
     whole = 3600 * SAMPLE_RATE * 2
-    assert peak < 30e6, f"peak {peak / 1e6:.0f} MB traced while streaming (the whole hour is {whole / 1e6:.0f} MB)"
+    assert peak < 30e6, (
+        f"peak {peak / 1e6:.0f} MB traced while streaming (the whole hour is {whole / 1e6:.0f} MB)"
+    )

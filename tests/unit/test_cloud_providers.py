@@ -82,7 +82,11 @@ def test_success_records_usage_and_cost(kind: str, fake: FakeAPI, speech: Path) 
     assert (usage.calls, fake.paid_calls, usage.cost_usd > 0, usage.latency_seconds > 0) == (1, 1, True, True)
     if kind == "stt":
         assert result.duration_seconds > 1
-        assert result.quality is not None and not result.quality.truncated and result.quality.speech_ratio is None
+        assert (
+            result.quality is not None
+            and not result.quality.truncated
+            and result.quality.speech_ratio is None
+        )
         assert usage.cost_usd == pytest.approx(
             estimate_cost(provider.model, audio_seconds=result.duration_seconds)
         )

@@ -58,18 +58,32 @@ class Env:
             obj = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(self.bucket.name, f"{PREFIX}/{key}")
             obj.last_modified = datetime.fromtimestamp(stamp, UTC)
 
-    def session(self, learner: str, session: str, text: bytes = b"hello", manifest: bool = True, age: float = 0.0):
+    def session(
+        self, learner: str, session: str, text: bytes = b"hello", manifest: bool = True, age: float = 0.0
+    ):
         self.put(f"{learner}/{session}/transcript.txt", text, age)
         if manifest:
             self.put(f"{learner}/{session}/session.json", b"{}", age)
 
     def tick(self, *, quiet: float = 10.0, later: float = 0.0, commit: bool = True, **kw) -> Discovery:
         self.list_calls = 0
-        found = discover(self.storage, self.registry, self.status, self.cursor, now=time.time() + later,
-                         quiet_seconds=quiet, **kw)
+        found = discover(
+            self.storage,
+            self.registry,
+            self.status,
+            self.cursor,
+            now=time.time() + later,
+            quiet_seconds=quiet,
+            **kw,
+        )
         for upload in found.ready:  # what the sensor does with them
-            self.status.register(upload.session_id, upload.learner_id, media_key=upload.media_key,
-                                 uploaded_at=None, version=upload.version)
+            self.status.register(
+                upload.session_id,
+                upload.learner_id,
+                media_key=upload.media_key,
+                uploaded_at=None,
+                version=upload.version,
+            )
         if commit:
             self.cursor = DiscoveryCursor.from_json(found.cursor.to_json())
         return found
@@ -144,7 +158,11 @@ def test_4_session_json_alone_waits_for_the_media(env: Env) -> None:
 
 
 def test_5_a_backlog_costs_one_listing_per_tick_and_a_small_cursor(env: Env) -> None:
-    objects = {f"l{i % 30}/s{i:04d}/{name}": b"text %d" % i for i in range(3000) for name in ("transcript.txt", "session.json")}
+    objects = {
+        f"l{i % 30}/s{i:04d}/{name}": b"text %d" % i
+        for i in range(3000)
+        for name in ("transcript.txt", "session.json")
+    }
     if env.bucket is None:
         for key, data in objects.items():
             env.put(key, data)
@@ -192,7 +210,9 @@ def test_media_alone_waits_for_the_quiet_period(env: Env) -> None:
 def test_corrupt_cursor_restarts_at_tick_zero() -> None:
     assert DiscoveryCursor.from_json("{not json") == DiscoveryCursor()
     assert DiscoveryCursor.from_json('{"v": 1, "watermark": 5.0, "pending": {"a/b": 1.0}}').tick == 0
-    assert DiscoveryCursor.from_json(DiscoveryCursor(7, {"receipts": ["h"]}).to_json()) == DiscoveryCursor(7, {"receipts": ["h"]})
+    assert DiscoveryCursor.from_json(DiscoveryCursor(7, {"receipts": ["h"]}).to_json()) == DiscoveryCursor(
+        7, {"receipts": ["h"]}
+    )
 
 
 @pytest.mark.parametrize("value", ["", "-lead", "a" * 65, "has space", "dot.dot", "../up", "ünï"])

@@ -113,7 +113,9 @@ def test_non_english_is_refused_by_an_english_only_model(stt: FasterWhisperSpeec
     assert "OFFLINE_STT_MODEL" in exc.value.message and "STT_PROVIDER=openai" in exc.value.message
 
 
-@pytest.mark.parametrize(("language", "english"), [("en", True), ("EN-gb", True), ("en_US", True), ("es", False)])
+@pytest.mark.parametrize(
+    ("language", "english"), [("en", True), ("EN-gb", True), ("en_US", True), ("es", False)]
+)
 def test_is_english(language: str, english: bool) -> None:
     assert is_english(language) is english
 

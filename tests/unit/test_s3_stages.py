@@ -55,7 +55,9 @@ def test_audio_session_on_s3_runs_every_stage_and_deletes_the_audio(s3_services:
         transcribe_session(s3_services, "s3a")
 
 
-def test_listing_ticks_on_s3_find_new_sessions_and_survive_deletes_and_reuploads(s3_services: Services) -> None:
+def test_listing_ticks_on_s3_find_new_sessions_and_survive_deletes_and_reuploads(
+    s3_services: Services,
+) -> None:
     uploads, status = s3_services.uploads, s3_services.status
     registry = UploadRegistry(status.engine)
 

@@ -16,7 +16,9 @@ from pipeline.services import Services
 from pipeline.transcription import transcribe_session
 from tests.conftest import add_session
 
-TEXT = "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know. She don't like it."
+TEXT = (
+    "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know. She don't like it."
+)
 
 
 class Counting:
@@ -43,12 +45,18 @@ def full(services: Services, session_id: str):  # type: ignore[no-untyped-def]
 
 
 def test_text_session_goes_through_every_stage(services: Services, uploads_dir: Path) -> None:
-    add_session(uploads_dir, "ana", "s1", text=TEXT, manifest='{"recorded_at": "2026-01-03T09:00:00Z", "topic": "x"}')
+    add_session(
+        uploads_dir, "ana", "s1", text=TEXT, manifest='{"recorded_at": "2026-01-03T09:00:00Z", "topic": "x"}'
+    )
     services.status.register("s1", "ana", media_key="ana/s1/transcript.txt", uploaded_at=None)
     profile, refreshed = full(services, "s1")
     assert services.status.get("s1").state is SessionState.DONE and refreshed == []
     transcript = services.results.read_json("transcripts/s1.json")
-    assert transcript["source"] == "text" and transcript["topic"] == "x" and transcript["duration_seconds"] is None
+    assert (
+        transcript["source"] == "text"
+        and transcript["topic"] == "x"
+        and transcript["duration_seconds"] is None
+    )
     assert profile.session_ids == ["s1"] and profile.as_of.isoformat().startswith("2026-01-03")
 
 
@@ -146,13 +154,17 @@ def test_backfilling_an_early_session_leaves_every_later_snapshot_consistent(
 ) -> None:
     days = {"e1": "01", "e2": "05", "e3": "09"}
     for session, day in days.items():
-        add_session(uploads_dir, "ana", session, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{day}T00:00:00Z"}}')
+        add_session(
+            uploads_dir, "ana", session, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{day}T00:00:00Z"}}'
+        )
         services.status.register(session, "ana", media_key=None, uploaded_at=None)
     for session in ["e3", "e1", "e2"]:  # out of order, as concurrent runs may finish
         full(services, session)
     # A changed analysis of e1 (e.g. a new prompt) is backfilled: insights, then pattern_profile.
     doc = services.results.read_json("insights/e1.json")
-    doc["analysis"]["insights"] = [doc["analysis"]["insights"][0] | {"pattern_id": "grammar.word_order", "frequency": 7}]
+    doc["analysis"]["insights"] = [
+        doc["analysis"]["insights"][0] | {"pattern_id": "grammar.word_order", "frequency": 7}
+    ]
     services.results.write_json("insights/e1.json", doc)
     _, refreshed = profile_session(services, "e1")
     assert refreshed == ["e2", "e3"]
@@ -166,7 +178,9 @@ def test_backfilling_an_early_session_leaves_every_later_snapshot_consistent(
     assert word_order["total_frequency"] == 7 and word_order["sessions"] == 1
 
 
-def test_stale_lists_sessions_analysed_with_another_prompt_or_model(services: Services, uploads_dir: Path) -> None:
+def test_stale_lists_sessions_analysed_with_another_prompt_or_model(
+    services: Services, uploads_dir: Path
+) -> None:
     from pipeline.plan import provider_plan
     from pipeline.settings import Settings
     from pipeline.stale import stale_sessions
@@ -182,7 +196,9 @@ def test_stale_lists_sessions_analysed_with_another_prompt_or_model(services: Se
     assert list(stale_sessions(services.results, plan)) == ["n2"]
 
 
-def test_empty_audio_file_fails_permanently_before_any_recognition(services: Services, uploads_dir: Path) -> None:
+def test_empty_audio_file_fails_permanently_before_any_recognition(
+    services: Services, uploads_dir: Path
+) -> None:
     folder = add_session(uploads_dir, "ana", "silent0", manifest="{}")
     (folder / "audio.wav").write_bytes(b"")
     with pytest.raises(PermanentError, match=r"audio.wav of session silent0 is empty \(0 bytes\)"):
@@ -195,23 +211,35 @@ def test_a_reupload_with_other_bytes_but_the_old_size_and_mtime_is_transcribed_a
     import hashlib
     import os
 
-    folder = add_session(uploads_dir, "ana", "re1", text="I goes home.", manifest='{"recorded_at": "2026-03-01T10:00:00Z"}')
+    folder = add_session(
+        uploads_dir, "ana", "re1", text="I goes home.", manifest='{"recorded_at": "2026-03-01T10:00:00Z"}'
+    )
     media = folder / "transcript.txt"
-    services.status.register("re1", "ana", media_key="ana/re1/transcript.txt", uploaded_at=None,
-                             version="sha256:" + hashlib.sha256(media.read_bytes()).hexdigest())
+    services.status.register(
+        "re1",
+        "ana",
+        media_key="ana/re1/transcript.txt",
+        uploaded_at=None,
+        version="sha256:" + hashlib.sha256(media.read_bytes()).hexdigest(),
+    )
     first = transcribe_session(services, "re1")
     full(services, "re1")
     stamp = media.stat().st_mtime
     media.write_text("I went home.")  # same size, restored mtime: `cp -p` of a corrected file
     os.utime(media, (stamp, stamp))
     new_version = "sha256:" + hashlib.sha256(b"I went home.").hexdigest()
-    assert services.status.register("re1", "ana", media_key="ana/re1/transcript.txt", uploaded_at=None,
-                                    version=new_version)  # what the sensor does for the new version
+    assert services.status.register(
+        "re1", "ana", media_key="ana/re1/transcript.txt", uploaded_at=None, version=new_version
+    )  # what the sensor does for the new version
     second = transcribe_session(services, "re1")
     assert second.text == "I went home." and first.text == "I goes home."
     insights = analyze_session(services, "re1")
     assert insights.transcript_sha256 == hashlib.sha256(b"I went home.").hexdigest()
     profile, _ = profile_session(services, "re1")
     row = services.status.get("re1")
-    assert (row.state, row.result_version, row.upload_version) == (SessionState.DONE, new_version, new_version)
+    assert (row.state, row.result_version, row.upload_version) == (
+        SessionState.DONE,
+        new_version,
+        new_version,
+    )
     assert transcribe_session(services, "re1") == second  # the same version again: reused

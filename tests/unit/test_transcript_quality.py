@@ -28,7 +28,9 @@ def test_means_are_weighted_by_duration_and_truncation_is_decoded_under_90_perce
         speech_seconds=10.0,
     )
     assert (quality.mean_logprob, quality.no_speech_prob, quality.speech_ratio) == (-0.3, 0.14, 0.5)
-    assert quality.truncated and quality_flags(quality) == ["truncated: the file declares 23.0 s but only 20.0 s decode"]
+    assert quality.truncated and quality_flags(quality) == [
+        "truncated: the file declares 23.0 s but only 20.0 s decode"
+    ]
     assert not summarise([], decoded_seconds=20.8, declared_seconds=23.0, speech_seconds=0.0).truncated
     assert not summarise([], decoded_seconds=5.0, declared_seconds=None, speech_seconds=None).truncated
 
@@ -74,8 +76,12 @@ def test_the_stored_transcript_carries_segments_and_quality_also_from_the_memo(
     assert (again.segments, again.quality) == (first.segments, first.quality)
 
 
-def test_a_silent_recording_fails_with_its_signals_in_the_message(services: Services, uploads_dir: Path) -> None:
+def test_a_silent_recording_fails_with_its_signals_in_the_message(
+    services: Services, uploads_dir: Path
+) -> None:
     add_session(uploads_dir, "ana", "quiet1", audio="noise.webm")
-    with pytest.raises(PermanentError, match=r"no speech was recognised .*6\.0 s decoded: near silent: 0%") as exc:
+    with pytest.raises(
+        PermanentError, match=r"no speech was recognised .*6\.0 s decoded: near silent: 0%"
+    ) as exc:
         transcribe_session(services, "quiet1")
     assert exc.value.session_id == "quiet1"

@@ -55,7 +55,9 @@ def test_trend_labels_and_rates_per_100_words(services: Services) -> None:
     assert rows.loc[FILLER, "trend"] == "new" and rows.loc[FILLER, "occurrences"] == 4
     assert rows.loc["vocabulary.vague_words", "trend"] == "resolved"
     assert rows.loc["vocabulary.vague_words", "latest_rate_per_100_words"] == 0
-    assert rows.loc[TENSE, "first_seen"] == pd.Timestamp(T0) and rows.loc[TENSE, "last_seen"] == pd.Timestamp(T0 + 5 * DAY)
+    assert rows.loc[TENSE, "first_seen"] == pd.Timestamp(T0) and rows.loc[TENSE, "last_seen"] == pd.Timestamp(
+        T0 + 5 * DAY
+    )
     assert set(rows["window_sessions"]) == {3} and set(rows["learner_sessions"]) == {6}
 
 
@@ -66,9 +68,11 @@ def test_out_of_order_arrival_gives_the_same_view(services: Services, tmp_path) 
     from pipeline.storage import LocalStorage
 
     other = Services(
-        uploads=services.uploads, results=LocalStorage(tmp_path / "ordered"),
+        uploads=services.uploads,
+        results=LocalStorage(tmp_path / "ordered"),
         status=StatusStore(f"sqlite:///{tmp_path}/ordered.db"),
-        speech_to_text=services.speech_to_text, analyzer=services.analyzer,
+        speech_to_text=services.speech_to_text,
+        analyzer=services.analyzer,
     )
     six_sessions(other, list(range(6)))
     pd.testing.assert_frame_equal(shuffled, progress(other))
@@ -102,19 +106,27 @@ def test_empty_inputs_keep_the_schema_and_round_trip_through_parquet(services: S
 def test_weekly_buckets_share_and_health(services: Services) -> None:
     # Week 2026-W02 (Mon 5 Jan - Sun 11 Jan): ana twice, ben once; week W03: ben once; one failed session.
     store_session(services, "ana", "a1", T0, {TENSE: 2}, cost=0.02)
-    store_session(services, "ana", "a2", T0 + 6 * DAY, {TENSE: 1, FILLER: 1}, done_after=timedelta(seconds=90))
+    store_session(
+        services, "ana", "a2", T0 + 6 * DAY, {TENSE: 1, FILLER: 1}, done_after=timedelta(seconds=90)
+    )
     store_session(services, "ben", "b1", T0 + 2 * DAY, {FILLER: 5}, done_after=timedelta(seconds=60))
     store_session(services, "ben", "b2", T0 + 7 * DAY, {TENSE: 1})
     store_session(services, "ben", "b3", T0 + 8 * DAY, {}, state=SessionState.FAILED)
     inputs = load_inputs(services.results, services.status)
     cohort = cohort_patterns(inputs.sessions, inputs.patterns).set_index(["week", "pattern_id"])
-    assert cohort.loc[("2026-W02", TENSE), "sessions"] == 2 and cohort.loc[("2026-W02", TENSE), "learners"] == 1
+    assert (
+        cohort.loc[("2026-W02", TENSE), "sessions"] == 2 and cohort.loc[("2026-W02", TENSE), "learners"] == 1
+    )
     assert cohort.loc[("2026-W02", FILLER), "learners"] == 2
     assert cohort.loc[("2026-W02", FILLER), "share_of_sessions"] == pytest.approx(2 / 3)
     assert cohort.loc[("2026-W03", TENSE), "share_of_sessions"] == 1.0
     assert cohort.loc[("2026-W03", TENSE), "week_start"] == pd.Timestamp("2026-01-12", tz="UTC")
     health = pipeline_health(inputs.sessions).set_index("week")
-    assert health.loc["2026-W02", ["sessions_done", "sessions_failed", "sessions_pending"]].tolist() == [3, 0, 0]
+    assert health.loc["2026-W02", ["sessions_done", "sessions_failed", "sessions_pending"]].tolist() == [
+        3,
+        0,
+        0,
+    ]
     assert health.loc["2026-W02", "median_upload_to_done_seconds"] == 60.0  # of 30, 60, 90
     assert health.loc["2026-W02", "cost_usd"] == pytest.approx(0.02)
     assert health.loc["2026-W03", ["sessions", "sessions_done", "sessions_failed"]].tolist() == [2, 1, 1]
@@ -127,12 +139,16 @@ def test_views_read_from_and_write_to_s3(s3_bucket, tmp_path) -> None:  # noqa: 
     s3 = Services(
         uploads=open_storage(s3_bucket.uri("uploads"), s3_client=s3_bucket.client),
         results=open_storage(s3_bucket.uri("results"), s3_client=s3_bucket.client),
-        status=StatusStore(f"sqlite:///{tmp_path}/s3-status.db"), speech_to_text=None, analyzer=None,  # type: ignore[arg-type]
+        status=StatusStore(f"sqlite:///{tmp_path}/s3-status.db"),
+        speech_to_text=None,
+        analyzer=None,  # type: ignore[arg-type]
     )
     six_sessions(s3, list(range(6)))
     frame = progress(s3).reset_index()
     where = write_view(s3.results, "learner_progress", frame)
     assert where["parquet"] == f"{s3_bucket.uri('results')}/views/learner_progress.parquet"
     pd.testing.assert_frame_equal(read_view(s3.results, "learner_progress"), frame)
-    csv = s3_bucket.client.get_object(Bucket=s3_bucket.name, Key="results/views/learner_progress.csv")["Body"].read()
+    csv = s3_bucket.client.get_object(Bucket=s3_bucket.name, Key="results/views/learner_progress.csv")[
+        "Body"
+    ].read()
     assert csv.decode().startswith("learner_id,pattern_id")

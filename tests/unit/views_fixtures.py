@@ -42,8 +42,15 @@ def store_session(
     body = text if text is not None else " ".join(["word"] * words)
     services.status.register(session, learner, media_key=None, uploaded_at=recorded_at + uploaded_after)
     transcript = Transcript(
-        session_id=session, learner_id=learner, text=body, source="text", recorded_at=recorded_at,
-        word_count=len(body.split()), provider="text", model="none", input_sha256="0" * 64,
+        session_id=session,
+        learner_id=learner,
+        text=body,
+        source="text",
+        recorded_at=recorded_at,
+        word_count=len(body.split()),
+        provider="text",
+        model="none",
+        input_sha256="0" * 64,
         usage=UsageCost(cost_usd=cost / 2),
     )
     services.results.write_model(transcript_key(session), transcript)
@@ -52,8 +59,14 @@ def store_session(
             insights=[insight(p, f) for p, f in counts.items()], focus_next="focus", summary="summary"
         )
         doc = SessionInsights(
-            session_id=session, learner_id=learner, recorded_at=recorded_at, analysis=analysis,
-            provider="rules", model="rules", prompt_version="v", input_sha256="0" * 64,
+            session_id=session,
+            learner_id=learner,
+            recorded_at=recorded_at,
+            analysis=analysis,
+            provider="rules",
+            model="rules",
+            prompt_version="v",
+            input_sha256="0" * 64,
             usage=UsageCost(cost_usd=cost / 2),
         )
         services.results.write_model(insights_key(session), doc)

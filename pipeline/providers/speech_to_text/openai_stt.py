@@ -66,7 +66,9 @@ class OpenAISpeechToText(CloudProvider):
         self._max_chunk_seconds = max_chunk_seconds
         self._max_audio_seconds = max_audio_seconds
 
-    def transcribe(self, audio: Path, *, language: str, chunk_cache: ChunkCache | None = None) -> SpeechResult:
+    def transcribe(
+        self, audio: Path, *, language: str, chunk_cache: ChunkCache | None = None
+    ) -> SpeechResult:
         self._api.prepare()
         started = time.monotonic()
         decode_kwargs = {"max_seconds": self._max_audio_seconds} if self._max_audio_seconds else {}
@@ -106,7 +108,9 @@ class OpenAISpeechToText(CloudProvider):
             usage.latency_seconds,
         )
         # No segments (the json format has none), but a truncated upload is flagged like offline.
-        quality = summarise((), decoded_seconds=duration, declared_seconds=stream.declared_seconds, speech_seconds=None)
+        quality = summarise(
+            (), decoded_seconds=duration, declared_seconds=stream.declared_seconds, speech_seconds=None
+        )
         return SpeechResult(
             text=" ".join(t for t in texts if t), duration_seconds=duration, usage=usage, quality=quality
         )

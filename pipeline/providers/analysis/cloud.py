@@ -14,6 +14,7 @@ any call, naming the limit and the size.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +37,7 @@ REQUEST_OVERHEAD_TOKENS = 1024
 MIN_TRANSCRIPT_TOKENS = 1000
 
 
-class CloudAnalyzer(CloudProvider):
+class CloudAnalyzer(CloudProvider, ABC):
     """Base of the cloud ``Analyzer``s; subclasses make one request (``_analyze_part``)."""
 
     name: str
@@ -56,13 +57,13 @@ class CloudAnalyzer(CloudProvider):
         self._max_parts = max_parts
         self.context_window = context_window(model, context_table(context_windows))
 
+    @abstractmethod
     def _instructions(self) -> str:
         """What every request sends besides the user turn: system prompt, schema or tool (as JSON)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _analyze_part(self, text: str, language: str) -> AnalysisResult:
         """One analysis request (with its one repair) for ``text``, which is known to fit."""
-        raise NotImplementedError
 
     def transcript_budget(self, language: str) -> int:
         """Estimated tokens left for the transcript in a request (and in its repair) to this model."""

@@ -58,17 +58,6 @@ def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
     return result
 
 
-def _stored(services: Services, session_id: str) -> SessionInsights | None:
-    """The stored insights, if any; an unreadable document is ignored, since this stage rewrites it."""
-    try:
-        return services.results.read_model(insights_key(session_id), SessionInsights)
-    except FileNotFoundError:
-        return None
-    except PermanentError as exc:
-        log.warning("session %s: recomputing the insights: %s", session_id, exc.message)
-        return None
-
-
 def analyze_session(services: Services, session_id: str) -> SessionInsights:
     """Find the recurring patterns of one session's transcript and store the SessionInsights document.
 
@@ -79,7 +68,7 @@ def analyze_session(services: Services, session_id: str) -> SessionInsights:
         transcript = load_transcript(services, session_id)
         text_digest = sha256_hex(transcript.text.encode())
         analyzer = services.analyzer
-        stored = _stored(services, session_id)
+        stored = services.stored_result(session_id, insights_key(session_id), SessionInsights, "insights")
         if stored is not None and (
             stored.transcript_sha256,
             stored.provider,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel
 
 from pipeline.breaker import CircuitBreaker
+from pipeline.errors import PermanentError
 from pipeline.memo import Memo
 from pipeline.providers.analysis import Analyzer
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.status import StatusStore
 from pipeline.storage import Storage
 
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 AudioRetention = Literal["keep", "delete_after_transcription"]
 
 
@@ -36,6 +42,16 @@ class Services:
         if provider not in self.breakers:
             self.breakers[provider] = CircuitBreaker(provider, self.breaker_threshold)
         return self.breakers[provider]
+
+    def stored_result(self, session_id: str, key: str, model: type[M], what: str) -> M | None:
+        """A stage's stored result, if any; an unreadable one is ignored, since the stage rewrites it."""
+        try:
+            return self.results.read_model(key, model)
+        except FileNotFoundError:
+            return None
+        except PermanentError as exc:
+            log.warning("session %s: recomputing the %s: %s", session_id, what, exc.message)
+            return None
 
 
 def transcript_key(session_id: str) -> str:

@@ -61,17 +61,6 @@ def _missing_media(services: Services, session_id: str, stored: Transcript | Non
     )
 
 
-def _stored(services: Services, session_id: str) -> Transcript | None:
-    """The stored transcript, if any; an unreadable one is ignored, since this stage rewrites it."""
-    try:
-        return services.results.read_model(transcript_key(session_id), Transcript)
-    except FileNotFoundError:
-        return None
-    except PermanentError as exc:
-        log.warning("session %s: recomputing the transcript: %s", session_id, exc.message)
-        return None
-
-
 def _reusable(services: Services, stored: Transcript, upload: SessionUpload | None) -> bool:
     """Whether ``stored`` already stands for the session's current media under the current provider plan.
 
@@ -167,7 +156,7 @@ def transcribe_session(services: Services, session_id: str) -> Transcript:
     """
     validate_id(session_id)
     with tracked(services.status, session_id, SessionState.TRANSCRIBING, services.run_id):
-        stored = _stored(services, session_id)
+        stored = services.stored_result(session_id, transcript_key(session_id), Transcript, "transcript")
         upload = find_upload(services, session_id)
         if stored is not None and _reusable(services, stored, upload):
             log.info("session %s: the stored transcript stands for the current upload", session_id)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -71,3 +73,24 @@ def wait_for(
         time.sleep(1.0)
     tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
     raise AssertionError(f"{problem} waiting for {what}\n--- daemon log tail ---\n{tail}")
+
+
+SESSION_RUNS = dg.RunsFilter(job_name="session_job")  # not the analyst views' automation runs
+
+
+def wait_for_session_runs(
+    instance: dg.DagsterInstance,
+    *,
+    what: str,
+    daemon: subprocess.Popen | None = None,
+    log: Path | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Wait until every session run has ended: a session is DONE a moment before its run reports it."""
+    wait_for(
+        lambda: all(r.is_finished for r in instance.get_runs(SESSION_RUNS)),
+        timeout=timeout,
+        what=what,
+        daemon=daemon,
+        log=log,
+    )

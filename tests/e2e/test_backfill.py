@@ -13,7 +13,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, running_daemon, wait_for
+from tests.e2e.daemon import ROOT, running_daemon, wait_for, wait_for_session_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -71,13 +71,7 @@ def test_backfill_of_all_partitions_rematerializes_every_good_session(tmp_path: 
         wait_for(settled, timeout=300, what="the sensor's runs", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             # A session is DONE just before its run reports it: let the sensor's runs end first.
-            wait_for(
-                lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
-                timeout=60,
-                what="the sensor's runs finished",
-                daemon=daemon,
-                log=log,
-            )
+            wait_for_session_runs(instance, what="the sensor's runs finished", daemon=daemon, log=log)
             before = {asset: latest_runs(instance, asset, keys) for asset in ("insights", "pattern_profile")}
         # What the README tells engineers to run, with the daemon's environment.
         launched = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import running_daemon, wait_for
+from tests.e2e.daemon import running_daemon, wait_for, wait_for_session_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -65,13 +65,7 @@ def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
         time.sleep(6)  # two sensor intervals past the quiet period: a wrong second run of text1 would start
         with dg.DagsterInstance.from_config(str(home)) as instance:
             # A session is DONE just before its run reports it (and its checks): let late1's run end.
-            wait_for(
-                lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))),
-                timeout=60,
-                what="every session run finished",
-                daemon=daemon,
-                log=log,
-            )
+            wait_for_session_runs(instance, what="every session run finished", daemon=daemon, log=log)
 
     for session in [*expected_done, "late1"]:
         for folder in ("transcripts", "insights", "pattern_profiles"):

@@ -12,11 +12,10 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import running_daemon, wait_for
+from tests.e2e.daemon import SESSION_RUNS, running_daemon, wait_for, wait_for_session_runs
 
 pytestmark = pytest.mark.e2e
 
-SESSION_RUNS = dg.RunsFilter(job_name="session_job")  # not the analyst views' automation runs
 
 TEXT = "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know."
 CORRECTED = "My sister don't like coffee. She have a cat and the cat is very very lazy."
@@ -56,11 +55,7 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
         log = home / "daemon.log"
         wait_for(lambda: done(*BURST), timeout=300, what="the burst DONE", daemon=daemon, log=log)
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            wait_for(
-                lambda: all(r.is_finished for r in instance.get_runs(SESSION_RUNS)),
-                timeout=60,
-                what="the burst's runs",
-            )
+            wait_for_session_runs(instance, what="the burst's runs")
             burst_runs = instance.get_runs(SESSION_RUNS)
         assert len(burst_runs) < len(BURST), f"{len(burst_runs)} runs for {len(BURST)} sessions: not batched"
         assert all(run.status is dg.DagsterRunStatus.SUCCESS for run in burst_runs)

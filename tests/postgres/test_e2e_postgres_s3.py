@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
-from tests.e2e.daemon import ROOT, running_daemon, wait_for
+from tests.e2e.daemon import ROOT, running_daemon, wait_for, wait_for_session_runs
 from tests.fakes.s3_server import create_bucket, moto_s3_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -83,13 +83,8 @@ def test_daemon_on_postgres_with_s3(
                 monkeypatch.setenv("DAGSTER_POSTGRES_URL", fresh_database)  # read by deploy/dagster.yaml
                 with dg.DagsterInstance.from_config(str(home)) as instance:
                     # A session is DONE just before its run reports it: let the runs end first.
-                    wait_for(
-                        lambda: all(
-                            r.is_finished for r in instance.get_runs(dg.RunsFilter(job_name="session_job"))
-                        ),
-                        timeout=60,
-                        what="every session run finished",
-                        log=home / "daemon.log",
+                    wait_for_session_runs(
+                        instance, what="every session run finished", log=home / "daemon.log"
                     )
             keys = {
                 obj["Key"]

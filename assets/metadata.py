@@ -9,23 +9,17 @@ own markdown (the charts) is built from trusted values only.
 from __future__ import annotations
 
 import base64
-import logging
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from pipeline.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
 from pipeline.quality import quality_flags
-from pipeline.status import ProfileRow
 
 if TYPE_CHECKING:  # pandas loads when a chart or a view's table is built, not with the code location
     import pandas as pd
 
-log = logging.getLogger(__name__)
-
 PREVIEW_CHARS = 600
-#: Runs of more sessions (backfill batches) skip the per-snapshot chart; learner_progress has them all.
-PROFILE_CHART_MAX_RUN_SESSIONS = 10
 
 
 def usage_metadata(usage: UsageCost) -> dict[str, object]:
@@ -119,35 +113,8 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
     }
 
 
-def profile_chart(doc: PatternProfile, rows: list[ProfileRow]) -> dg.MarkdownMetadataValue:
-    """The learner's pattern counts per session up to this snapshot, from the status store's index."""
-    import pandas as pd
-
-    from pipeline.charts import profile_counts_chart
-
-    included = set(doc.session_ids)
-    counts = pd.DataFrame(
-        [
-            {"recorded_at": row.recorded_at, "pattern_id": pattern_id, "frequency": frequency}
-            for row in rows
-            if row.session_id in included and row.pattern_counts and row.recorded_at is not None
-            for pattern_id, frequency in row.pattern_counts.items()
-        ],
-        columns=["recorded_at", "pattern_id", "frequency"],
-    )
-    try:
-        png = profile_counts_chart(doc.learner_id, counts)
-    except Exception:  # a chart is a nicety: it never fails the session it decorates
-        log.warning("pattern_profile chart of session %s failed", doc.session_id, exc_info=True)
-        return dg.MetadataValue.md("_chart unavailable_")
-    return chart_markdown(png, "pattern counts per session")
-
-
 def profile_metadata(
-    doc: PatternProfile,
-    refreshed: list[str],
-    status: SessionStatus | None,
-    index_rows: list[ProfileRow] | None = None,
+    doc: PatternProfile, refreshed: list[str], status: SessionStatus | None
 ) -> dict[str, object]:
     rows: list[dict[str, str | int]] = [
         {
@@ -167,11 +134,6 @@ def profile_metadata(
         "top_patterns": _table(rows),
         "refreshed_later_snapshots": dg.MetadataValue.json(refreshed),
         "session_status": status.state.value if status else "unknown",
-        "pattern_counts_chart": (
-            profile_chart(doc, index_rows)
-            if index_rows is not None
-            else dg.MetadataValue.text("not drawn in batch runs: see learner_progress")
-        ),
     }
 
 

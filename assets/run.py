@@ -15,12 +15,7 @@ import json
 
 import dagster as dg
 
-from assets.metadata import (
-    PROFILE_CHART_MAX_RUN_SESSIONS,
-    insights_metadata,
-    profile_metadata,
-    transcript_metadata,
-)
+from assets.metadata import insights_metadata, profile_metadata, transcript_metadata
 from pipeline.models import PatternProfile, SessionInsights, Transcript
 from pipeline.profile import snapshot_digest
 from pipeline.resources import PipelineResource
@@ -103,10 +98,6 @@ def materialization(
     return dg.AssetMaterialization(asset_key=key, partition=partition, metadata=metadata, tags=tags)
 
 
-def charted(context: dg.AssetExecutionContext) -> bool:
-    return len(context.partition_keys) <= PROFILE_CHART_MAX_RUN_SESSIONS
-
-
 def report(
     context: dg.AssetExecutionContext, services: Services, event: StageEvent
 ) -> list[dg.AssetMaterialization]:
@@ -119,11 +110,7 @@ def report(
     else:
         assert isinstance(document, PatternProfile)
         metadata = profile_metadata(
-            document,
-            [later for later, _ in event.refreshed],
-            services.status.get(event.session_id),
-            # A chart costs matplotlib's import (~0.5 s per run) and ~0.2 s each: not in large backfills.
-            services.status.profile_rows(document.learner_id) if charted(context) else None,
+            document, [later for later, _ in event.refreshed], services.status.get(event.session_id)
         )
     events = [materialization(context, event.stage, event.session_id, data_version(document), metadata)]
     for later, digest in event.refreshed:

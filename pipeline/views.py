@@ -165,6 +165,13 @@ def session_rates(sessions: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFram
     return p.assign(rate_per_100_words=p["frequency"] * 100.0 / words)
 
 
+def latest_sessions(sessions: pd.DataFrame) -> dict[str, str]:
+    """Each learner's latest analysed session (by ``recorded_at``, then id): their newest profile snapshot."""
+    s = ordered_sessions(sessions)
+    last = s[s["order"] == s["k"] - 1]
+    return dict(zip(last["learner_id"], last["session_id"], strict=True))
+
+
 def cohort_patterns(sessions: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
     """Per ISO week of recording x pattern_id: learners, sessions, share of the week's sessions."""
     s = sessions[sessions["analysed"]].copy()

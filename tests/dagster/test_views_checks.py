@@ -82,12 +82,36 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
     assert health["sessions_done"].sum() == 3
 
 
-def test_profile_metadata_carries_the_learners_chart(processed, instance) -> None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("pattern_profile"), asset_partitions=["a2"]), limit=1
+def chart_observations(instance, partition: str) -> list[dg.EventLogRecord]:
+    return instance.fetch_observations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("pattern_profile"), asset_partitions=[partition]),
+        limit=10,
     ).records
-    chart = records[0].asset_materialization.metadata["pattern_counts_chart"].value
-    assert png_of(chart).startswith(PNG_MAGIC) and len(chart) < 60_000  # bounded: it rides in every event
+
+
+def test_views_refresh_draws_each_learners_chart_on_their_latest_profile(processed, instance) -> None:
+    resource, _ = processed
+    profile = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("pattern_profile"), asset_partitions=["a2"]), limit=1
+    ).records[0]
+    assert "pattern_counts_chart" not in profile.asset_materialization.metadata  # session runs draw nothing
+    assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
+    [ana] = chart_observations(instance, "a2")
+    chart = ana.asset_observation.metadata["pattern_counts_chart"].value
+    assert png_of(chart).startswith(PNG_MAGIC) and len(chart) < 60_000  # bounded: it rides in an event
+    assert ana.asset_observation.metadata["charted_sessions"].value == 2
+    assert len(chart_observations(instance, "b1")) == 1 and chart_observations(instance, "a1") == []
+
+
+def test_views_redraw_only_the_charts_of_learners_whose_profile_changed(processed, instance) -> None:
+    resource, _ = processed
+    assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
+    assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
+    assert len(chart_observations(instance, "a2")) == 1 and len(chart_observations(instance, "b1")) == 1
+    [rerun] = materialize_sessions(instance, resource, ["b1"])  # rewrites b1's profile snapshot
+    assert rerun.success
+    assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
+    assert len(chart_observations(instance, "a2")) == 1 and len(chart_observations(instance, "b1")) == 2
 
 
 def test_checks_pass_on_good_sessions_in_the_session_runs(processed) -> None:
@@ -236,7 +260,7 @@ def test_views_automation_sensor_runs_by_default_and_targets_the_views() -> None
     assert repository.asset_graph.get(dg.AssetKey("pattern_profile")).freshness_policy is not None
 
 
-def test_batch_runs_over_ten_sessions_skip_the_profile_chart(
+def test_a_batch_run_draws_no_chart_and_the_views_draw_one_per_learner(
     tmp_path: Path, uploads_dir: Path, instance
 ) -> None:
     keys = [f"c{n:02d}" for n in range(11)]
@@ -244,13 +268,13 @@ def test_batch_runs_over_ten_sessions_skip_the_profile_chart(
         add_session(
             uploads_dir, "cat", key, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{n + 1:02d}T09:00:00Z"}}'
         )
-    [result] = materialize_sessions(instance, offline_resource(tmp_path, uploads_dir), keys, batch=True)
+    resource = offline_resource(tmp_path, uploads_dir)
+    [result] = materialize_sessions(instance, resource, keys, batch=True)
     assert result.success
-    record = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("pattern_profile"), asset_partitions=["c10"]), limit=1
-    ).records[0]
-    assert "not drawn" in record.asset_materialization.metadata["pattern_counts_chart"].value
     assert (
         all(e.passed for e in result.get_asset_check_evaluations())
         and len(result.get_asset_check_evaluations()) == 33
     )
+    assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
+    [chart] = [r for key in keys for r in chart_observations(instance, key)]
+    assert chart.partition_key == "c10" and chart.asset_observation.metadata["charted_sessions"].value == 11

@@ -32,8 +32,19 @@ INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer/"
 UPSTREAM = {Stage.INSIGHTS: Stage.TRANSCRIPT, Stage.PROFILE: Stage.INSIGHTS}
 
 
+def not_terminated(context: dg.AssetExecutionContext) -> None:
+    """Fail a retry attempt of a run a user terminated: Dagster retries an interrupted step under its
+    RetryPolicy (meant for a preempted worker), which would redo, and pay for, what was just stopped."""
+    if not context.retry_number:
+        return
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is not None and run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED):
+        raise dg.Failure(description="the run was terminated: not retried", allow_retries=False)
+
+
 def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> Services:
     """The run's services; a configuration error fails the step at once (retrying cannot fix it)."""
+    not_terminated(context)
     try:
         services = pipeline.services()
     except ConfigError as exc:

@@ -15,6 +15,8 @@ def describe_failure(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, TransientError):
         return f"transient failure (retried automatically with backoff): {exc.message}"
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, Dagster's interruption: not the session's fault
+        return "interrupted: the run was terminated or its worker stopped; re-materialize the session to finish it"
     return f"unexpected error ({type(exc).__name__}): {exc}"
 
 

@@ -66,9 +66,13 @@ def test_runs_fork_warm_can_be_terminated_and_a_killed_worker_is_failed_and_retr
             .read_text()
             .replace("poll_interval_seconds: 5", "poll_interval_seconds: 1")
         )
+        home.mkdir()
+        (home / "dagster.yaml").write_text(instance_yaml)
         with (
-            running_daemon(home, env, instance_yaml) as daemon,
+            # The instance's SQLite storage is created here, before the daemon starts: two processes
+            # creating it at once can both stamp its schema version.
             dg.DagsterInstance.from_config(str(home)) as instance,
+            running_daemon(home, env, instance_yaml) as daemon,
         ):
 
             def wait(what: str, condition, timeout: float = 120) -> None:  # noqa: ANN001
@@ -85,7 +89,12 @@ def test_runs_fork_warm_can_be_terminated_and_a_killed_worker_is_failed_and_retr
             for n in range(2):
                 run = session_run(instance, f"warm{n}")
                 assert run is not None and run.tags[LAUNCHER_TAG] == "warm", run and run.tags
-                assert process_start(worker_pid(run)) is None  # the worker exited with its run
+                wait(
+                    f"warm{n}'s worker gone",
+                    lambda run=run: process_start(worker_pid(run)) is None,
+                    timeout=30,
+                )
+                assert instance.get_run_by_id(run.run_id).status is dg.DagsterRunStatus.SUCCESS  # type: ignore[union-attr]
             pids = {worker_pid(session_run(instance, f"warm{n}")) for n in range(2)}  # type: ignore[arg-type]
             assert len(pids) == 2 and os.getpid() not in pids
 
@@ -110,6 +119,11 @@ def test_runs_fork_warm_can_be_terminated_and_a_killed_worker_is_failed_and_retr
                 lambda: instance.get_run_by_id(run.run_id).status is dg.DagsterRunStatus.CANCELED,
             )
             wait("term's worker gone", lambda: process_start(worker_pid(run)) is None, timeout=30)
+            stopped = status.get("term")
+            assert stopped is not None and stopped.state is SessionState.FAILED
+            assert stopped.error is not None and stopped.error.startswith(
+                "interrupted: the run was terminated"
+            )
 
             # 3. A worker killed mid-run: run monitoring fails the run, run_retries runs it again.
             fake.push("slow")
@@ -127,8 +141,12 @@ def test_runs_fork_warm_can_be_terminated_and_a_killed_worker_is_failed_and_retr
             failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
             assert "is gone" in (failure[-1].dagster_event.message or "")
             wait("killed DONE on the retry", lambda: state("killed") is SessionState.DONE)
-            retries = instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id}))
-            assert len(retries) == 1 and retries[0].status is dg.DagsterRunStatus.SUCCESS
+            retry = dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id})
+            wait(
+                "the retry run SUCCESS",
+                lambda: [r.status for r in instance.get_runs(retry)] == [dg.DagsterRunStatus.SUCCESS],
+            )
+            retries = instance.get_runs(retry)
             assert retries[0].tags[LAUNCHER_TAG] == "warm"
             time.sleep(0.5)
         status.dispose()

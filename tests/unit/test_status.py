@@ -6,8 +6,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
+from pipeline.tracking import failure_kind, tracked
 
 
 def test_register_then_lifecycle(tmp_path: Path) -> None:
@@ -30,6 +33,19 @@ def test_set_state_creates_unknown_sessions_and_lists_by_learner(tmp_path: Path)
     store.register("s1", "ana", media_key=None, uploaded_at=None)
     assert [s.session_id for s in store.list(learner_id="ben")] == ["s2"]
     assert [s.session_id for s in store.list(state=SessionState.UPLOADED)] == ["s1"]
+
+
+def test_an_interrupted_stage_leaves_the_session_failed_with_a_reason_a_user_can_act_on(
+    tmp_path: Path,
+) -> None:
+    store = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    with pytest.raises(KeyboardInterrupt), tracked(store, "s1", SessionState.ANALYZING):
+        raise KeyboardInterrupt  # what a terminated run's worker raises mid-stage (as Dagster's own interrupt)
+    stopped = store.get("s1")
+    assert stopped.state is SessionState.FAILED and stopped.error.startswith(
+        "interrupted: the run was terminated"
+    )
+    assert "re-materialize" in stopped.error and failure_kind(KeyboardInterrupt()) == "transient"
 
 
 def test_status_survives_a_new_store_instance(tmp_path: Path) -> None:

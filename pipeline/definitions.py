@@ -16,7 +16,7 @@ from assets.views import VIEWS_GROUP, view_assets
 from pipeline.plan import provider_plan
 from pipeline.resources import PipelineResource
 from pipeline.settings import Settings
-from sensors.failures import session_run_failure_sensor
+from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from sensors.uploads import build_uploads_sensor
 
 
@@ -55,6 +55,7 @@ def defs() -> dg.Definitions:
         sensors=[
             build_uploads_sensor(session_job, settings.sensor_interval_seconds),
             session_run_failure_sensor,
+            session_run_canceled_sensor,
             views_automation_sensor,
         ],
         resources={"pipeline": PipelineResource()},

@@ -1,4 +1,5 @@
-"""The run-failure sensor: a run that dies outside the stages (crash, killed worker) still ends its sessions.
+"""Run failure and cancel sensors: a run that dies outside the stages (crash, killed worker) or is
+terminated still ends its sessions.
 
 A run may hold one session (``dagster/partition``) or a range of them (a backfill or batched run:
 ``dagster/asset_partition_range_start``/``_end``). Every session of the run that it left unfinished
@@ -28,19 +29,14 @@ def run_sessions(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
     return keys[keys.index(start) : keys.index(end) + 1]
 
 
-@dg.run_failure_sensor(name="session_run_failure_sensor", default_status=dg.DefaultSensorStatus.RUNNING)
-def session_run_failure_sensor(context: dg.RunFailureSensorContext, pipeline: PipelineResource) -> None:
-    """Record the run's failure on every session it left unfinished."""
-    run = context.dagster_run
+def mark_unfinished(
+    context: dg.RunStatusSensorContext, pipeline: PipelineResource, run: dg.DagsterRun, error: str, what: str
+) -> list[str]:
+    """Mark FAILED (transient: a backfill redoes them) the run's sessions it left unfinished."""
     keys = run_sessions(run, context.instance)
     if not keys:
-        return
+        return []
     status = pipeline.status_store()
-    reason = context.failure_event.message or "run failed"
-    retried = run.tags.get("dagster/will_retry") == "true"
-    error = f"run {run.run_id[:8]} failed before this session finished: {reason}" + (
-        " (Dagster retries the run)" if retried else "; re-execute the run or backfill the session"
-    )
     marked = []
     for key, current in status.get_many(keys).items():
         # A session another run has moved on since belongs to that run now.
@@ -48,4 +44,32 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext, pipeline: Pi
             status.set_state(key, SessionState.FAILED, error=error, error_kind="transient", run_id=run.run_id)
             marked.append(key)
     if marked:
-        context.log.info(f"{len(marked)} session(s) marked FAILED after run {run.run_id[:8]} failed")
+        context.log.info(f"{len(marked)} session(s) marked FAILED after run {run.run_id[:8]} {what}")
+    return marked
+
+
+@dg.run_failure_sensor(name="session_run_failure_sensor", default_status=dg.DefaultSensorStatus.RUNNING)
+def session_run_failure_sensor(context: dg.RunFailureSensorContext, pipeline: PipelineResource) -> None:
+    """Record the run's failure on every session it left unfinished."""
+    run = context.dagster_run
+    reason = context.failure_event.message or "run failed"
+    retried = run.tags.get("dagster/will_retry") == "true"
+    error = f"run {run.run_id[:8]} failed before this session finished: {reason}" + (
+        " (Dagster retries the run)" if retried else "; re-execute the run or backfill the session"
+    )
+    mark_unfinished(context, pipeline, run, error, "failed")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.CANCELED,
+    name="session_run_canceled_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def session_run_canceled_sensor(context: dg.RunStatusSensorContext, pipeline: PipelineResource) -> None:
+    """Record a terminated run on every session it left unfinished (sessions it never reached included)."""
+    run = context.dagster_run
+    error = (
+        f"interrupted: run {run.run_id[:8]} was terminated before this session finished; "
+        "re-materialize the session (or backfill it) to finish it"
+    )
+    mark_unfinished(context, pipeline, run, error, "was terminated")

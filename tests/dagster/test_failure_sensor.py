@@ -70,3 +70,39 @@ def test_a_failed_batch_run_marks_every_unfinished_session_of_its_range(
     for key in ("b1", "b3"):
         failed = status.get(key)
         assert failed.state is SessionState.FAILED and "failed before this session finished" in failed.error
+
+
+def test_a_terminated_batch_run_marks_the_sessions_it_never_finished(
+    tmp_path: Path, uploads_dir: Path
+) -> None:
+    from sensors.failures import RANGE_END, RANGE_START, session_run_canceled_sensor
+
+    keys = ["t1", "t2", "t3"]
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    for key in keys:
+        status.register(key, "ana", media_key=f"ana/{key}/transcript.txt", uploaded_at=None)
+    status.set_state("t1", SessionState.DONE)  # finished before the user pressed Terminate
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("sessions", keys)
+        run = instance.add_run(
+            dg.DagsterRun(
+                job_name="session_job",
+                tags={RANGE_START: "t1", RANGE_END: "t3"},
+                status=dg.DagsterRunStatus.CANCELING,
+            )
+        )
+        instance.report_run_canceled(run)
+        [canceled] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_CANCELED)
+        with dg.build_run_status_sensor_context(
+            sensor_name=session_run_canceled_sensor.name,
+            dagster_event=canceled.dagster_event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run.run_id),
+            resources={"pipeline": offline_resource(tmp_path, uploads_dir)},
+        ) as context:
+            session_run_canceled_sensor(context)
+    assert status.get("t1").state is SessionState.DONE
+    for key in ("t2", "t3"):
+        stopped = status.get(key)
+        assert stopped.state is SessionState.FAILED and stopped.error_kind == "transient"
+        assert stopped.error.startswith(f"interrupted: run {run.run_id[:8]} was terminated")

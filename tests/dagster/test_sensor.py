@@ -117,6 +117,7 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
     assert {s.name for s in loaded.sensors} == {
         "uploads_sensor",
         "session_run_failure_sensor",
+        "session_run_canceled_sensor",
         "views_automation_sensor",
     }
     specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}

@@ -182,14 +182,13 @@ class WarmRunLauncher(DefaultRunLauncher):
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
-        if run is None or PID_TAG not in run.tags:
+        worker = worker_of(run) if run is not None else None
+        if worker is None:
             return super().terminate(run_id)  # launched through the code server
         if not run_worker_alive(run):
             return False
-        self._instance.report_run_canceling(run)
-        os.kill(
-            int(run.tags[PID_TAG].partition("@")[0]), signal.SIGINT
-        )  # the worker's capture_interrupts turns it into a clean cancel
+        self._instance.report_run_canceling(run)  # type: ignore[arg-type]
+        os.kill(worker[0], signal.SIGINT)  # the worker's capture_interrupts turns it into a clean cancel
         return True
 
     @property
@@ -197,7 +196,7 @@ class WarmRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: Any) -> CheckRunHealthResult:
-        if PID_TAG not in run.tags:
+        if worker_of(run) is None:
             # Through the code server (its workers are not ours to see), or tagged a moment from now:
             # monitoring fails a run on anything but RUNNING or SUCCESS, so never on a guess.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "not watched: no forked worker recorded")
@@ -229,10 +228,16 @@ def process_start(pid: int) -> str | None:
     return None if fields[0] == b"Z" else fields[19].decode()  # fields[0] is stat's 3rd field, state
 
 
+def worker_of(run: Any) -> tuple[int, str] | None:
+    """The run's forked worker as (pid, start time), from its tag; None if it was not forked here."""
+    pid, _, started = run.tags.get(PID_TAG, "").partition("@")
+    return (int(pid), started) if pid else None
+
+
 def run_worker_alive(run: Any) -> bool:
     """Whether the run's forked worker process is still running (the one launched, by pid and start time)."""
-    pid, _, started = run.tags.get(PID_TAG, "").partition("@")
-    return bool(pid) and process_start(int(pid)) == started
+    worker = worker_of(run)
+    return worker is not None and process_start(worker[0]) == worker[1]
 
 
 # --- the zygote ---------------------------------------------------------------------------------

@@ -30,12 +30,13 @@ def run_sessions(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
 
 
 def mark_unfinished(
-    context: dg.RunStatusSensorContext, pipeline: PipelineResource, run: dg.DagsterRun, error: str, what: str
-) -> list[str]:
-    """Mark FAILED (transient: a backfill redoes them) the run's sessions it left unfinished."""
+    context: dg.RunStatusSensorContext, pipeline: PipelineResource, error: str, what: str
+) -> None:
+    """Mark FAILED (transient: a backfill redoes them) the sessions the sensor's run left unfinished."""
+    run = context.dagster_run
     keys = run_sessions(run, context.instance)
     if not keys:
-        return []
+        return
     status = pipeline.status_store()
     marked = []
     for key, current in status.get_many(keys).items():
@@ -45,7 +46,6 @@ def mark_unfinished(
             marked.append(key)
     if marked:
         context.log.info(f"{len(marked)} session(s) marked FAILED after run {run.run_id[:8]} {what}")
-    return marked
 
 
 @dg.run_failure_sensor(name="session_run_failure_sensor", default_status=dg.DefaultSensorStatus.RUNNING)
@@ -57,7 +57,7 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext, pipeline: Pi
     error = f"run {run.run_id[:8]} failed before this session finished: {reason}" + (
         " (Dagster retries the run)" if retried else "; re-execute the run or backfill the session"
     )
-    mark_unfinished(context, pipeline, run, error, "failed")
+    mark_unfinished(context, pipeline, error, "failed")
 
 
 @dg.run_status_sensor(
@@ -72,4 +72,4 @@ def session_run_canceled_sensor(context: dg.RunStatusSensorContext, pipeline: Pi
         f"interrupted: run {run.run_id[:8]} was terminated before this session finished; "
         "re-materialize the session (or backfill it) to finish it"
     )
-    mark_unfinished(context, pipeline, run, error, "was terminated")
+    mark_unfinished(context, pipeline, error, "was terminated")

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
-from pipeline.warm_runs import LAUNCHER_TAG, PID_TAG, process_start
+from pipeline.warm_runs import LAUNCHER_TAG, process_start, worker_of
 from tests.conftest import add_session
 from tests.e2e.daemon import running_daemon, wait_for
 from tests.fakes.fake_api import FakeAPI
@@ -42,7 +42,9 @@ def zygotes_of(parent: int) -> list[int]:
 
 
 def worker_pid(run: dg.DagsterRun) -> int:
-    return int(run.tags[PID_TAG].partition("@")[0])
+    worker = worker_of(run)
+    assert worker is not None, run.tags
+    return worker[0]
 
 
 def test_runs_fork_warm_can_be_terminated_and_a_killed_worker_is_failed_and_retried(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from bench import session_path
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, running_daemon, wait_for
+from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for
 
 logger = logging.getLogger(__name__)
 BEFORE = "edbbf83"
@@ -107,9 +107,7 @@ def single_runs(root: Path, count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # runs may still flush
         base = Path(tmp)
         uploads, status_url = base / "uploads", f"sqlite:///{base}/status.db"
-        env = {"UPLOADS_URI": str(uploads), "RESULTS_URI": str(base / "results"), "STATUS_DB_URL": status_url,
-               "SENSOR_INTERVAL_SECONDS": "1", "PYTHONPATH": str(root),
-               "STT_PROVIDER": "offline", "ANALYZER_PROVIDER": "offline"}  # fmt: skip
+        env = daemon_env(base, SENSOR_INTERVAL_SECONDS="1", PYTHONPATH=str(root))
         uploads.mkdir()
         status = StatusStore(status_url)
         with running_daemon(base / "home", env, root=root) as daemon:

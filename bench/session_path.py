@@ -21,7 +21,7 @@ from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
 from tests.dagster.helpers import materialize_sessions, offline_resource
-from tests.e2e.daemon import ROOT, running_daemon, wait_for
+from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for
 
 TEXT = (
     "Yesterday I go to the market with my sister and we buy a apple and many orange. Um, she don't like "
@@ -55,16 +55,8 @@ def sensor_path(count: int, root: Path = ROOT) -> dict[str, float]:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # runs may still flush
         base = Path(tmp)
         uploads, status_url = base / "uploads", f"sqlite:///{base}/status.db"
-        env = {
-            "UPLOADS_URI": str(uploads),
-            "RESULTS_URI": str(base / "results"),
-            "STATUS_DB_URL": status_url,
-            "STT_PROVIDER": "offline",
-            "ANALYZER_PROVIDER": "offline",
-            "SENSOR_INTERVAL_SECONDS": "2",
-            "SENSOR_BATCH_THRESHOLD": "1000000",  # one run per session: bench upload_burst compares batching
-            "PYTHONPATH": str(root),
-        }
+        # One run per session: bench upload_burst compares batching.
+        env = daemon_env(base, SENSOR_BATCH_THRESHOLD="1000000", PYTHONPATH=str(root))
         uploads.mkdir()
         status = StatusStore(status_url)
         with running_daemon(base / "home", env, root=root) as daemon:

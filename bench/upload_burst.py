@@ -22,7 +22,7 @@ from bench.session_path import drop_sessions
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import running_daemon, wait_for
+from tests.e2e.daemon import daemon_env, running_daemon, wait_for
 
 TEXT = (
     "Yesterday I go to the market with my sister and we buy a apple and many orange. Um, she don't like "
@@ -49,16 +49,12 @@ def burst(count: int, *, batched: bool, lone: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         uploads, home, status_url = root / "uploads", root / "home", f"sqlite:///{root}/status.db"
-        env = {
-            "UPLOADS_URI": str(uploads),
-            "RESULTS_URI": str(root / "results"),
-            "STATUS_DB_URL": status_url,
-            "STT_PROVIDER": "offline",
-            "ANALYZER_PROVIDER": "offline",
-            "SENSOR_INTERVAL_SECONDS": str(INTERVAL_SECONDS),
-            "UPLOAD_QUIET_SECONDS": "1",
+        env = daemon_env(
+            root,
+            SENSOR_INTERVAL_SECONDS=str(INTERVAL_SECONDS),
+            UPLOAD_QUIET_SECONDS="1",
             **({} if batched else {"SENSOR_BATCH_THRESHOLD": "1000000"}),
-        }
+        )
         uploads.mkdir()
         status = StatusStore(status_url)
         with running_daemon(home, env) as daemon:

@@ -20,6 +20,7 @@ from assets.views import view_assets
 from tests.browser.cdp import chromium_binary, free_port
 from tests.conftest import ROOT, add_session
 from tests.dagster.helpers import materialize_sessions, offline_resource
+from tests.e2e.daemon import daemon_env
 
 ARTIFACTS = ROOT / ".artifacts" / "browser"
 TEXT = (
@@ -74,15 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             r.success for r in materialize_sessions(instance, resource, [s for _, s, _, _ in sessions])
         )
         assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "UPLOADS_URI": str(uploads),
-        "RESULTS_URI": str(tmp / "results"),
-        "STATUS_DB_URL": f"sqlite:///{tmp}/status.db",
-        "STT_PROVIDER": "offline",
-        "ANALYZER_PROVIDER": "offline",
-    }
+    env = {**os.environ, "DAGSTER_HOME": str(home), **daemon_env(tmp)}
     port = free_port()
     log = tmp / "webserver.log"
     with open(log, "wb") as out:

@@ -17,6 +17,20 @@ import dagster as dg
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def daemon_env(base: Path, **settings: str) -> dict[str, str]:
+    """The pipeline's environment over ``base``: ``uploads/``, ``results/`` and ``status.db`` there,
+    offline providers, a 2 s sensor interval; ``settings`` (variable=value) add to it or override it."""
+    return {
+        "UPLOADS_URI": str(base / "uploads"),
+        "RESULTS_URI": str(base / "results"),
+        "STATUS_DB_URL": f"sqlite:///{base}/status.db",
+        "STT_PROVIDER": "offline",
+        "ANALYZER_PROVIDER": "offline",
+        "SENSOR_INTERVAL_SECONDS": "2",
+        **settings,
+    }
+
+
 @contextmanager
 def running_daemon(
     home: Path, env: dict[str, str], instance_yaml: str | None = None, root: Path = ROOT

@@ -13,7 +13,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, running_daemon, wait_for, wait_for_session_runs
+from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for, wait_for_session_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +38,7 @@ def latest_runs(instance: dg.DagsterInstance, asset: str, keys: list[str]) -> di
 def test_backfill_of_all_partitions_rematerializes_every_good_session(tmp_path: Path) -> None:
     uploads, home = tmp_path / "uploads", tmp_path / "dagster_home"
     status_url = f"sqlite:///{tmp_path}/status.db"
-    env = {
-        "UPLOADS_URI": str(uploads),
-        "RESULTS_URI": str(tmp_path / "results"),
-        "STATUS_DB_URL": status_url,
-        "STT_PROVIDER": "offline",
-        "ANALYZER_PROVIDER": "offline",
-        "SENSOR_INTERVAL_SECONDS": "2",
-    }
+    env = daemon_env(tmp_path)
     uploads.mkdir()
     for i, key in enumerate(GOOD):
         add_session(

@@ -14,7 +14,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, running_daemon, wait_for
+from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -51,20 +51,17 @@ def test_cloud_providers_complete_every_session_through_transient_faults(tmp_pat
     )
     uploads, results, home = tmp_path / "uploads", tmp_path / "results", tmp_path / "home"
     status_url = f"sqlite:///{tmp_path}/status.db"
-    env = {
-        "UPLOADS_URI": str(uploads),
-        "RESULTS_URI": str(results),
-        "STATUS_DB_URL": status_url,
-        "STT_PROVIDER": "openai",
-        "ANALYZER_PROVIDER": "anthropic",
-        "OPENAI_API_KEY": "sk-test-not-a-real-key",
-        "ANTHROPIC_API_KEY": "sk-ant-test-not-a-real-key",
-        "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "PROVIDER_MAX_RETRIES": "3",
-        "PROVIDER_TIMEOUT_SECONDS": "10",
-        "SENSOR_INTERVAL_SECONDS": "2",
-    }
+    env = daemon_env(
+        tmp_path,
+        STT_PROVIDER="openai",
+        ANALYZER_PROVIDER="anthropic",
+        OPENAI_API_KEY="sk-test-not-a-real-key",
+        ANTHROPIC_API_KEY="sk-ant-test-not-a-real-key",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
+        ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PROVIDER_MAX_RETRIES="3",
+        PROVIDER_TIMEOUT_SECONDS="10",
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import running_daemon, wait_for, wait_for_session_runs
+from tests.e2e.daemon import daemon_env, running_daemon, wait_for, wait_for_session_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -24,16 +24,8 @@ GOOD = {"wav1": "speech.wav", "webm1": "speech.webm"}
 def test_sessions_flow_through_the_daemon(tmp_path: Path) -> None:
     uploads, results, home = tmp_path / "uploads", tmp_path / "results", tmp_path / "dagster_home"
     status_url = f"sqlite:///{tmp_path}/status.db"
-    env = {
-        "UPLOADS_URI": str(uploads),
-        "RESULTS_URI": str(results),
-        "STATUS_DB_URL": status_url,
-        "STT_PROVIDER": "offline",
-        "ANALYZER_PROVIDER": "offline",
-        "SENSOR_INTERVAL_SECONDS": "2",
-        "UPLOAD_QUIET_SECONDS": "2",
-        "SENSOR_BATCH_THRESHOLD": "100",  # one run per session here (test_upload_burst covers batches)
-    }
+    # One run per session here (test_upload_burst covers batches).
+    env = daemon_env(tmp_path, UPLOAD_QUIET_SECONDS="2", SENSOR_BATCH_THRESHOLD="100")
     uploads.mkdir()
     for session, audio in GOOD.items():
         add_session(uploads, "ana", session, audio=audio)

@@ -12,7 +12,7 @@ import pytest
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from tests.conftest import add_session
-from tests.e2e.daemon import SESSION_RUNS, running_daemon, wait_for, wait_for_session_runs
+from tests.e2e.daemon import SESSION_RUNS, daemon_env, running_daemon, wait_for, wait_for_session_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +27,7 @@ def test_a_burst_is_batched_a_lone_upload_runs_alone_and_a_corrected_reupload_is
 ) -> None:
     uploads, results, home = tmp_path / "uploads", tmp_path / "results", tmp_path / "dagster_home"
     status_url = f"sqlite:///{tmp_path}/status.db"
-    env = {
-        "UPLOADS_URI": str(uploads),
-        "RESULTS_URI": str(results),
-        "STATUS_DB_URL": status_url,
-        "STT_PROVIDER": "offline",
-        "ANALYZER_PROVIDER": "offline",
-        "SENSOR_INTERVAL_SECONDS": "2",
-        "UPLOAD_QUIET_SECONDS": "1",
-    }
+    env = daemon_env(tmp_path, UPLOAD_QUIET_SECONDS="1")
     uploads.mkdir()
     for i, session in enumerate(BURST):  # dropped at once: the first tick sees them all
         add_session(

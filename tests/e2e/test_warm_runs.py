@@ -14,7 +14,7 @@ from pipeline.models import SessionState
 from pipeline.status import StatusStore
 from pipeline.warm_runs import LAUNCHER_TAG, process_start, worker_of
 from tests.conftest import add_session
-from tests.e2e.daemon import running_daemon, wait_for
+from tests.e2e.daemon import daemon_env, running_daemon, wait_for
 from tests.fakes.fake_api import FakeAPI
 
 pytestmark = pytest.mark.e2e
@@ -51,17 +51,14 @@ def test_runs_fork_warm_can_be_terminated_and_a_killed_worker_is_failed_and_retr
     uploads, home, status_url = tmp_path / "uploads", tmp_path / "home", f"sqlite:///{tmp_path}/status.db"
     uploads.mkdir()
     with FakeAPI(slow_seconds=120) as fake:
-        env = {
-            "UPLOADS_URI": str(uploads),
-            "RESULTS_URI": str(tmp_path / "results"),
-            "STATUS_DB_URL": status_url,
-            "SENSOR_INTERVAL_SECONDS": "1",
-            "STT_PROVIDER": "offline",
-            "ANALYZER_PROVIDER": "openai",
-            "OPENAI_API_KEY": "sk-test-not-a-real-key",
-            "OPENAI_BASE_URL": fake.openai_base_url,
-            "PROVIDER_TIMEOUT_SECONDS": "300",
-        }
+        env = daemon_env(
+            tmp_path,
+            SENSOR_INTERVAL_SECONDS="1",
+            ANALYZER_PROVIDER="openai",
+            OPENAI_API_KEY="sk-test-not-a-real-key",
+            OPENAI_BASE_URL=fake.openai_base_url,
+            PROVIDER_TIMEOUT_SECONDS="300",
+        )
         status = StatusStore(status_url)
         instance_yaml = (
             (Path(__file__).resolve().parents[2] / "dagster.yaml")

@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipeline.models import SessionState
 from pipeline.status import StatusStore
-from sensors.failures import session_run_failure_sensor
+from sensors.failures import RANGE_END, RANGE_START, session_run_canceled_sensor, session_run_failure_sensor
 from tests.conftest import add_session
 from tests.dagster.helpers import materialize_sessions, offline_resource
 
@@ -75,8 +75,6 @@ def test_a_failed_batch_run_marks_every_unfinished_session_of_its_range(
 def test_a_terminated_batch_run_marks_the_sessions_it_never_finished(
     tmp_path: Path, uploads_dir: Path
 ) -> None:
-    from sensors.failures import RANGE_END, RANGE_START, session_run_canceled_sensor
-
     keys = ["t1", "t2", "t3"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     for key in keys:

@@ -16,9 +16,9 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from assets.partitions import sessions_partitions
-from pipeline.checks import CheckOutcome
-from pipeline.runner import Stage, StageEvent
-from pipeline.session_checks import SessionChecker
+from pipeline.checks.checker import SessionChecker
+from pipeline.checks.evaluations import CheckOutcome
+from pipeline.stages.runner import Stage, StageEvent
 
 CHECKS: dict[Stage, tuple[str, str]] = {
     Stage.TRANSCRIPT: (

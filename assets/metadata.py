@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from pipeline.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
-from pipeline.quality import quality_flags
+from pipeline.domain.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
+from pipeline.domain.quality import quality_flags
 
 if TYPE_CHECKING:  # pandas loads when a chart or a view's table is built, not with the code location
     import pandas as pd

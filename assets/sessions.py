@@ -3,7 +3,7 @@
 Why one step: Dagster records a step over many partitions as one unit, so with one asset per step
 a single bad session in a backfill fails the transcript step and skips insights and profiles for
 every session of the run. Here the step runs transcript -> insights -> pattern_profile per session
-and reports each session's partitions on their own (``assets.run``), so every good session of a
+and reports each session's partitions on their own (``assets.reporting``), so every good session of a
 run ends materialized and the bad ones failed, within the run itself. The assets stay three (their
 own lineage, code versions, kinds and metadata in the UI) and subsettable: ``reanalysis_job``
 selects insights and pattern_profile only.
@@ -13,11 +13,11 @@ import dagster as dg
 
 from assets.checks import check_events, session_check_specs, stored_check_events
 from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
-from assets.run import done_in_run, report, services_of, verdict
-from pipeline.plan import ProviderPlan
-from pipeline.resources import PipelineResource
-from pipeline.runner import Stage, StageEvent, run_sessions
-from pipeline.session_checks import SessionChecker
+from assets.reporting import done_in_run, report, services_of, verdict
+from pipeline.checks.checker import SessionChecker
+from pipeline.config.provider_plan import ProviderPlan
+from pipeline.stages.runner import Stage, StageEvent, run_sessions
+from wiring.resources import PipelineResource
 
 
 def build_session_assets(

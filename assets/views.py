@@ -19,12 +19,12 @@ import dagster as dg
 
 from assets.metadata import chart_markdown, frame_table
 from assets.partitions import freshness_policy
-from pipeline.resources import PipelineResource
-from pipeline.runner import Stage
+from pipeline.stages.runner import Stage
 from pipeline.storage import Storage
+from wiring.resources import PipelineResource
 
 if TYPE_CHECKING:  # pandas, pyarrow and matplotlib load in the views' step, never with the code location
-    from pipeline.view_data import ViewInputs
+    from pipeline.views.io import ViewInputs
 
 VIEWS_GROUP = "analyst_views"
 VIEWS_CRON = "*/5 * * * *"
@@ -49,17 +49,17 @@ _COMMON = {
 
 
 def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
-    from pipeline.view_data import view_key
+    from pipeline.views.io import view_key
 
     if png is not None:
         results.write_bytes(view_key(name, "png"), png)
 
 
 def _learner_progress(results: Storage, inputs: "ViewInputs") -> dict[str, object]:
-    from pipeline.charts import learner_rates_chart
-    from pipeline.view_data import write_view
-    from pipeline.views import learner_progress as progress_frame
-    from pipeline.views import session_rates
+    from pipeline.views.charts import learner_rates_chart
+    from pipeline.views.frames import learner_progress as progress_frame
+    from pipeline.views.frames import session_rates
+    from pipeline.views.io import write_view
 
     frame = progress_frame(inputs.sessions, inputs.patterns)
     where = write_view(results, "learner_progress", frame)
@@ -78,10 +78,10 @@ def _learner_progress(results: Storage, inputs: "ViewInputs") -> dict[str, objec
 
 
 def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> dict[str, object]:
-    from pipeline.charts import cohort_chart
-    from pipeline.view_data import write_view
-    from pipeline.views import cohort_patterns as cohort_frame
-    from pipeline.views import pipeline_health
+    from pipeline.views.charts import cohort_chart
+    from pipeline.views.frames import cohort_patterns as cohort_frame
+    from pipeline.views.frames import pipeline_health
+    from pipeline.views.io import write_view
 
     frame = cohort_frame(inputs.sessions, inputs.patterns)
     health = pipeline_health(inputs.sessions)
@@ -109,8 +109,8 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
     late session refreshes the later snapshots), so "observed after its latest materialization"
     means the drawn chart is current, and an unchanged learner costs nothing.
     """
-    from pipeline.charts import profile_counts_chart
-    from pipeline.views import latest_sessions, session_rates
+    from pipeline.views.charts import profile_counts_chart
+    from pipeline.views.frames import latest_sessions, session_rates
 
     latest = latest_sessions(inputs.sessions)
     key = dg.AssetKey(Stage.PROFILE.value)
@@ -169,7 +169,7 @@ _SPECS = [
 @dg.multi_asset(name="analyst_views", specs=_SPECS, can_subset=True)
 def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator
     """Both views from one read of the stored sessions, so they describe the same set of sessions."""
-    from pipeline.view_data import load_inputs
+    from pipeline.views.io import load_inputs
 
     started = time.perf_counter()
     results = pipeline.results()

@@ -4,7 +4,7 @@
    backfill does it (runs of 50 sessions, in recorded order), and then one new session appended
    (the sensor path). "Before" is the profile stage of commit 793aa5c, loaded from git and run
    against the same storage: each session re-reads every insights document of the learner and
-   rewrites every later snapshot. "After" is ``pipeline.profiling.profile_sessions``: one pass per
+   rewrites every later snapshot. "After" is ``pipeline.stages.pattern_profile.profile_sessions``: one pass per
    learner and run over the status-store index. Reads and writes of result documents are counted.
 2. Orchestration per session: N text sessions materialized in one Dagster run (in process) vs the
    same core work (``run_sessions``) on N other sessions without Dagster; the difference divided by
@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-from pipeline.models import Insight, SessionAnalysis, SessionInsights
-from pipeline.profile import pattern_counts
-from pipeline.providers.analysis.rules import RuleBasedAnalyzer
+from pipeline.config.settings import Settings
+from pipeline.domain.models import Insight, SessionAnalysis, SessionInsights
+from pipeline.domain.snapshots import pattern_counts
+from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 from pipeline.providers.factory import build_speech_to_text
-from pipeline.services import Services, insights_key
-from pipeline.settings import Settings
-from pipeline.status import StatusStore
+from pipeline.stages.services import Services, insights_key
+from pipeline.status.store import StatusStore
 from pipeline.storage import LocalStorage
 
 BASELINE = "793aa5c"
@@ -133,7 +133,7 @@ def _measure(services: Services, action: Callable[[], object]) -> dict[str, floa
 
 
 def _refresh(label: str, count: int, baseline: types.ModuleType) -> dict[str, dict[str, float]]:
-    from pipeline.profiling import profile_sessions
+    from pipeline.stages.pattern_profile import profile_sessions
 
     with tempfile.TemporaryDirectory() as tmp:
         services = _services(Path(tmp))
@@ -168,9 +168,9 @@ def profile_refresh(count: int) -> dict[str, dict[str, dict[str, float]]]:
 def orchestration(count: int) -> dict[str, float]:
     import dagster as dg
 
-    from pipeline.runner import STAGES, run_sessions
-    from tests.conftest import add_session
-    from tests.dagster.helpers import materialize_sessions, offline_resource
+    from pipeline.stages.runner import STAGES, run_sessions
+    from tests.support.materialize import materialize_sessions, offline_resource
+    from tests.support.sessions import add_session
 
     text = "Yesterday I go to the market and I buy a apple. Um, she don't like it, you know. Then we go home."
     with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:

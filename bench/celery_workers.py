@@ -23,11 +23,11 @@ from sqlalchemy.engine import make_url
 
 from bench.run_start import timeline
 from bench.session_path import TEXT
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.e2e.daemon import wait_for
-from tests.fakes.s3_server import create_bucket, moto_s3_server
-from tests.scaleout.cluster import Cluster, spare_redis_db
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.cluster import Cluster, spare_redis_db
+from tests.support.daemon import wait_for
+from tests.support.s3_server import create_bucket, moto_s3_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

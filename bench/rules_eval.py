@@ -47,10 +47,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.rules_data import ARTICLE_ERRORS, CORRECT, FLUENT, WORD_ORDER_ERRORS
-from pipeline.providers.analysis.rules import RuleBasedAnalyzer
-from pipeline.providers.analysis.rules_articles import missing_articles
-from pipeline.providers.analysis.rules_text import Doc
-from pipeline.providers.analysis.rules_word_order import word_order
+from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
+from pipeline.providers.analysis.rules.articles import missing_articles
+from pipeline.providers.analysis.rules.text import Doc
+from pipeline.providers.analysis.rules.word_order import word_order
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sessions"
 # Runs inside the harper environment: sentences in on stdin, lints out on stdout, plus the lint time.

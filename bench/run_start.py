@@ -1,7 +1,7 @@
 """Where a run's start goes, before (commit edbbf83, from git) vs now, side by side in one bench run.
 
 1. Imports in a fresh interpreter, as a run worker pays them: ``import dagster``, then the code
-   location (``pipeline.definitions``), then building its definitions; and which heavy modules that
+   location (``wiring.definitions``), then building its definitions; and which heavy modules that
    pulled in.
 2. Single-session runs through the real daemon, with each tree's own ``dagster.yaml`` (before:
    DefaultRunLauncher, a process spawned by the code server per run; now: the warm launcher, a
@@ -29,10 +29,10 @@ from pathlib import Path
 import dagster as dg
 
 from bench import session_path
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import ROOT, daemon_env, running_daemon, wait_for
+from tests.support.sessions import add_session
 
 logger = logging.getLogger(__name__)
 BEFORE = "edbbf83"
@@ -43,7 +43,9 @@ import json, sys, time
 t0 = time.perf_counter()
 import dagster
 t1 = time.perf_counter()
-import pipeline.definitions as d
+import importlib, pathlib
+# the composition root moved from pipeline/ to wiring/ in the re-layout: each tree loads its own
+d = importlib.import_module("wiring.definitions" if pathlib.Path("wiring").is_dir() else "pipeline.definitions")
 t2 = time.perf_counter()
 d.defs() if callable(d.defs) else d.defs
 t3 = time.perf_counter()
@@ -169,7 +171,7 @@ def run(args: argparse.Namespace) -> bool:
     out.append(f"  {'fresh interpreter':<34} {'before':>8} {'after':>8}")
     for key, name in (
         ("dagster", "import dagster"),
-        ("project", "import pipeline.definitions"),
+        ("project", "import the definitions module"),
         ("load", "build definitions"),
     ):
         row(name, b["imports"][key], a["imports"][key])

@@ -23,12 +23,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.discovery import DiscoveryCursor, discover
-from pipeline.registry import UploadRegistry
-from pipeline.status import StatusStore
+from pipeline.intake.discovery import DiscoveryCursor, discover
+from pipeline.intake.registry import UploadRegistry
+from pipeline.status.store import StatusStore
 from pipeline.storage.change_feed import ListingFeed, SqsChangeFeed
 from pipeline.storage.s3 import S3Storage
-from tests.fakes.s3_server import (
+from tests.support.s3_server import (
     create_bucket,
     moto_s3_server,
     seed_objects,

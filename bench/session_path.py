@@ -17,11 +17,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.dagster.helpers import materialize_sessions, offline_resource
-from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import ROOT, daemon_env, running_daemon, wait_for
+from tests.support.materialize import materialize_sessions, offline_resource
+from tests.support.sessions import add_session
 
 TEXT = (
     "Yesterday I go to the market with my sister and we buy a apple and many orange. Um, she don't like "

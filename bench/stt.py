@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.speech_metrics import AUDIO, fillers, kept, references, wer
+from tests.support.speech_metrics import AUDIO, fillers, kept, references, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_COMMIT = "edbbf83"  # the last commit with the pocketsphinx provider
@@ -136,7 +136,7 @@ def long_recording(path: Path, minutes: float) -> None:
     import av
     import numpy as np
 
-    from pipeline.audio import SAMPLE_RATE, decode_pcm16k
+    from pipeline.providers.speech_to_text.audio import SAMPLE_RATE, decode_pcm16k
 
     pause = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.int16)
     pieces = [np.concatenate([decode_pcm16k(AUDIO / name), pause]) for name in FIXTURES[1:]]

@@ -19,10 +19,10 @@ from pathlib import Path
 import dagster as dg
 
 from bench.session_path import drop_sessions
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.e2e.daemon import daemon_env, running_daemon, wait_for
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import daemon_env, running_daemon, wait_for
+from tests.support.sessions import add_session
 
 TEXT = (
     "Yesterday I go to the market with my sister and we buy a apple and many orange. Um, she don't like "

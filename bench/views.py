@@ -20,11 +20,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.models import Insight, SessionAnalysis, SessionInsights, SessionState, Transcript
-from pipeline.services import insights_key, transcript_key
-from pipeline.status import StatusStore
+from pipeline.domain.models import Insight, SessionAnalysis, SessionInsights, SessionState, Transcript
+from pipeline.domain.taxonomy import PATTERN_IDS, category_of
+from pipeline.stages.services import insights_key, transcript_key
+from pipeline.status.store import StatusStore
 from pipeline.storage import LocalStorage
-from pipeline.taxonomy import PATTERN_IDS, category_of
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def checks_overhead(root: Path, sessions: int) -> dict[str, float]:
     """One batch run of ``sessions`` text sessions (5 learners) with the session checks, one without."""
-    from tests.conftest import add_session
-    from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
+    from tests.support.materialize import materialize_sessions, offline_assets, offline_resource
+    from tests.support.sessions import add_session
 
     seconds = {}
     for label, selection in (
@@ -135,8 +135,10 @@ def generate(root: Path, sessions: int) -> tuple[LocalStorage, StatusStore]:
 
 def refresh(root: Path, sessions: int) -> dict[str, float]:
     from assets.views import view_assets
-    from pipeline import charts, view_data, views
-    from pipeline.resources import PipelineResource
+    from pipeline.views import charts
+    from pipeline.views import frames as views
+    from pipeline.views import io as view_data
+    from wiring.resources import PipelineResource
 
     results, status = generate(root, sessions)
     timings: dict[str, float] = {}

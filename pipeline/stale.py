@@ -14,9 +14,9 @@ import os
 import sys
 from collections.abc import Iterator
 
-from pipeline.models import SessionInsights
-from pipeline.plan import ProviderPlan, provider_plan
-from pipeline.settings import Settings
+from pipeline.config.provider_plan import ProviderPlan, provider_plan
+from pipeline.config.settings import Settings
+from pipeline.domain.models import SessionInsights
 from pipeline.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ is marked FAILED with the run's reason, unless another run has taken it over sin
 import dagster as dg
 
 from assets.partitions import sessions_partitions
-from pipeline.models import SessionState
-from pipeline.resources import PipelineResource
+from pipeline.domain.models import SessionState
+from wiring.resources import PipelineResource
 
 UNFINISHED = {SessionState.UPLOADED, SessionState.TRANSCRIBING, SessionState.ANALYZING}
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

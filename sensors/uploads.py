@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.partitions import sessions_partitions
-from pipeline.batches import PlannedRun, plan_runs
-from pipeline.discovery import DiscoveryCursor, discover
-from pipeline.registry import UploadRegistry
-from pipeline.resources import PipelineResource
+from pipeline.intake.batching import PlannedRun, plan_runs
+from pipeline.intake.discovery import DiscoveryCursor, discover
+from pipeline.intake.registry import UploadRegistry
+from wiring.resources import PipelineResource
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -18,7 +18,7 @@ def run_request(run: PlannedRun) -> dg.RunRequest:
     """One session: its partition. Several: the range of the keys this tick added for them.
 
     The ``learner_id`` tag (one run per learner at a time) goes on every run of one learner. A batch
-    of several learners holds one session of each (``pipeline.batches``), and their profile passes
+    of several learners holds one session of each (``pipeline.intake.batching``), and their profile passes
     are serialised with any other run of theirs by the learner lock.
     """
     tags = (

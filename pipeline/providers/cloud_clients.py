@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from pipeline.pricing import price_table
 from pipeline.providers.cloud_errors import ANTHROPIC, OPENAI, Vendor, classify
+from pipeline.providers.pricing import price_table
 
 T = TypeVar("T")
 

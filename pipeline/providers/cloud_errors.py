@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.errors import PermanentError, PipelineError, TransientError
+from pipeline.domain.errors import PermanentError, PipelineError, TransientError
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|[A-Za-z0-9_\-]{32,})")
 _TRANSIENT_STATUS = {408, 409, 429}

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pipeline.config.settings import ConfigError, Settings
 from pipeline.providers.analysis import Analyzer
 from pipeline.providers.speech_to_text import SpeechToText
-from pipeline.settings import ConfigError, Settings
 
 DEFAULT_STT_MODEL = "gpt-4o-mini-transcribe"
 DEFAULT_ANALYZER_MODELS = {"anthropic": "claude-haiku-4-5", "openai": "gpt-4o-mini"}
@@ -87,7 +87,7 @@ def _build_speech_to_text(settings: Settings, openai_key: str | None) -> SpeechT
 def _build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: str | None) -> Analyzer:
     provider = choose_analyzer(settings, anthropic_key, openai_key)
     if provider == "offline":
-        from pipeline.providers.analysis.rules import RuleBasedAnalyzer
+        from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 
         return RuleBasedAnalyzer()
     model = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[provider]

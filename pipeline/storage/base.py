@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.errors import PermanentError
+from pipeline.domain.errors import PermanentError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
-from pipeline.errors import PermanentError, TransientError
+from pipeline.domain.errors import PermanentError, TransientError
 from pipeline.storage.base import ObjectInfo, Storage
 
 logger = logging.getLogger(__name__)

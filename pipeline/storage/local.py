@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.errors import PermanentError
+from pipeline.domain.errors import PermanentError
 from pipeline.storage.base import ObjectInfo, Storage
 
 

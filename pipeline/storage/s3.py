@@ -20,7 +20,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from pipeline.errors import PermanentError, TransientError
+from pipeline.domain.errors import PermanentError, TransientError
 from pipeline.storage.base import ObjectInfo, Storage
 
 logger = logging.getLogger(__name__)

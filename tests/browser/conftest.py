@@ -18,9 +18,9 @@ import pytest
 
 from assets.views import view_assets
 from tests.browser.cdp import chromium_binary, free_port
-from tests.conftest import ROOT, add_session
-from tests.dagster.helpers import materialize_sessions, offline_resource
-from tests.e2e.daemon import daemon_env
+from tests.support.daemon import daemon_env
+from tests.support.materialize import materialize_sessions, offline_resource
+from tests.support.sessions import ROOT, add_session
 
 ARTIFACTS = ROOT / ".artifacts" / "browser"
 TEXT = (

@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.materialize import materialize_sessions, offline_assets, offline_resource
+from tests.support.sessions import add_session
 
 TEXT = (
     "Yesterday I go to the market and I buy a apple. She don't like the market. "

@@ -9,10 +9,10 @@ import dagster as dg
 import pytest
 
 from assets.partitions import sessions_partitions
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.materialize import materialize_sessions, offline_assets, offline_resource
+from tests.support.sessions import add_session
 
 TEXT = (
     "Yesterday I go to the market and I buy a apple. She don't like the market. "
@@ -80,9 +80,9 @@ def test_one_empty_transcript_fails_only_its_own_session(tmp_path: Path, uploads
 def test_reanalysis_with_one_missing_transcript_leaves_nine_consistent_profiles(
     tmp_path: Path, uploads_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.definitions import defs
-    from pipeline.models import SessionInsights
-    from pipeline.profile import build_profile, pattern_counts
+    from pipeline.domain.models import SessionInsights
+    from pipeline.domain.snapshots import build_profile, pattern_counts
+    from wiring.definitions import defs
 
     keys = ten_sessions(uploads_dir)
     resource = offline_resource(tmp_path, uploads_dir)
@@ -183,9 +183,9 @@ def test_a_retry_redoes_only_the_sessions_the_run_has_not_materialized(
     tmp_path: Path, uploads_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from assets.sessions import build_session_assets
-    from pipeline.plan import provider_plan
-    from pipeline.settings import Settings
-    from tests.fakes.fake_api import FakeAPI
+    from pipeline.config.provider_plan import provider_plan
+    from pipeline.config.settings import Settings
+    from tests.support.fake_api import FakeAPI
 
     keys = ten_sessions(uploads_dir)[:4]
     monkeypatch.setenv("PROVIDER_MAX_RETRIES", "0")

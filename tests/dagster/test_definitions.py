@@ -11,9 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.definitions import defs
+from pipeline.config.settings import ConfigError, Settings
 from pipeline.providers.speech_to_text.whisper_model import PINNED_SHA256
-from pipeline.settings import ConfigError, Settings
+from wiring.definitions import defs
 
 
 def specs(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, dg.AssetSpec]:
@@ -97,7 +97,7 @@ def test_importing_the_code_location_reads_no_config_and_no_cloud_sdk() -> None:
     code = (
         "import os, sys\n"
         "os.environ['STT_PROVIDER'] = 'not-a-provider'\n"  # would raise if read at import
-        "import pipeline.definitions, assets.sessions, sensors.uploads\n"
+        "import wiring.definitions, assets.sessions, sensors.uploads\n"
         "assert 'openai' not in sys.modules and 'anthropic' not in sys.modules, sorted(sys.modules)\n"
         # The offline recognizer's native libraries load on first use, not with the code location.
         "heavy = {'faster_whisper', 'ctranslate2', 'onnxruntime', 'av'} & set(sys.modules)\n"
@@ -115,10 +115,10 @@ def test_a_run_start_imports_nothing_heavy_before_a_step_needs_it(tmp_path) -> N
     code = (
         "import sys\n"
         f"HEAVY = {HEAVY!r}\n"
-        "import pipeline.definitions as d\n"
+        "import wiring.definitions as d\n"
         "assert not [m for m in HEAVY if m in sys.modules], [m for m in HEAVY if m in sys.modules]\n"
         "d.defs()\n"
-        "from pipeline.resources import PipelineResource\n"
+        "from wiring.resources import PipelineResource\n"
         f"r = PipelineResource(uploads_uri={str(tmp_path / 'u')!r}, results_uri={str(tmp_path / 'r')!r},\n"
         f"    status_db_url='sqlite:///{tmp_path}/s.db')\n"
         "services = r.services()\n"
@@ -132,7 +132,7 @@ def test_a_run_start_imports_nothing_heavy_before_a_step_needs_it(tmp_path) -> N
 
 
 def test_the_offline_plan_names_what_the_offline_provider_records() -> None:
-    from pipeline.plan import OFFLINE_DECODE_VERSION, OFFLINE_STT_NAME
+    from pipeline.config.provider_plan import OFFLINE_DECODE_VERSION, OFFLINE_STT_NAME
     from pipeline.providers.speech_to_text.offline import DECODE_VERSION, FasterWhisperSpeechToText
 
     assert (FasterWhisperSpeechToText.name, DECODE_VERSION) == (OFFLINE_STT_NAME, OFFLINE_DECODE_VERSION)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
 from sensors.failures import RANGE_END, RANGE_START, session_run_canceled_sensor, session_run_failure_sensor
-from tests.conftest import add_session
-from tests.dagster.helpers import materialize_sessions, offline_resource
+from tests.support.materialize import materialize_sessions, offline_resource
+from tests.support.sessions import add_session
 
 
 def evaluate(instance, result, failure, resource) -> None:  # type: ignore[no-untyped-def]

@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.definitions import defs
-from pipeline.models import SessionState
-from pipeline.registry import UploadRegistry
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.dagster.helpers import offline_resource
+from pipeline.domain.models import SessionState
+from pipeline.intake.registry import UploadRegistry
+from pipeline.status.store import StatusStore
+from tests.support.materialize import offline_resource
+from tests.support.sessions import add_session
+from wiring.definitions import defs
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 

@@ -13,10 +13,10 @@ import pytest
 
 from assets.metadata import insights_metadata, transcript_metadata
 from assets.views import VIEWS_GROUP, view_assets
-from pipeline.models import SessionAnalysis, SessionInsights, Transcript
-from tests.conftest import add_session
-from tests.dagster.helpers import materialize_sessions, offline_assets, offline_resource
-from tests.unit.views_fixtures import insight
+from pipeline.domain.models import SessionAnalysis, SessionInsights, Transcript
+from tests.support.documents import insight
+from tests.support.materialize import materialize_sessions, offline_assets, offline_resource
+from tests.support.sessions import add_session
 
 TEXT = (
     "Yesterday I go to the market and I buy a apple. She don't like the market. "
@@ -248,7 +248,7 @@ def test_views_refresh_by_automation_debounced(
 
 
 def test_views_automation_sensor_runs_by_default_and_targets_the_views() -> None:
-    from pipeline.definitions import defs
+    from wiring.definitions import defs
 
     repository = defs().get_repository_def()
     sensor = repository.get_sensor_def("views_automation_sensor")

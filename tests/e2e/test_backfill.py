@@ -10,10 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for, wait_for_session_runs
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import ROOT, daemon_env, running_daemon, wait_for, wait_for_session_runs
+from tests.support.sessions import add_session
 
 pytestmark = pytest.mark.e2e
 

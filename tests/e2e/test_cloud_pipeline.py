@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import add_session
-from tests.e2e.daemon import ROOT, daemon_env, running_daemon, wait_for
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import ROOT, daemon_env, running_daemon, wait_for
+from tests.support.sessions import add_session
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def test_cloud_providers_complete_every_session_through_transient_faults(tmp_pat
         [
             sys.executable,
             "-m",
-            "tests.fakes.fake_api",
+            "tests.support.fake_api",
             "--port",
             str(port),
             "--fault-rate",

@@ -10,12 +10,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from pipeline.warm_runs import LAUNCHER_TAG, process_start, worker_of
-from tests.conftest import add_session
-from tests.e2e.daemon import daemon_env, running_daemon, wait_for
-from tests.fakes.fake_api import FakeAPI
+from launchers.warm_runs import LAUNCHER_TAG, process_start, worker_of
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import daemon_env, running_daemon, wait_for
+from tests.support.fake_api import FakeAPI
+from tests.support.sessions import add_session
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def session_run(instance: dg.DagsterInstance, session: str) -> dg.DagsterRun | N
 
 
 def zygotes_of(parent: int) -> list[int]:
-    """The daemon's live zygote processes (children running ``pipeline.warm_runs.serve``)."""
+    """The daemon's live zygote processes (children running ``launchers.warm_runs.serve``)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -36,7 +36,7 @@ def zygotes_of(parent: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if int(stat[1]) == parent and stat[0] != b"Z" and b"pipeline.warm_runs import serve" in command:
+        if int(stat[1]) == parent and stat[0] != b"Z" and b"launchers.warm_runs import serve" in command:
             found.append(int(entry.name))
     return found
 

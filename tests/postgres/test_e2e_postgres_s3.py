@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.e2e.daemon import ROOT, running_daemon, wait_for, wait_for_session_runs
-from tests.fakes.s3_server import create_bucket, moto_s3_server
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import ROOT, running_daemon, wait_for, wait_for_session_runs
+from tests.support.s3_server import create_bucket, moto_s3_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
 
 pytestmark = pytest.mark.postgres
 
@@ -122,8 +122,8 @@ def test_learner_lock_does_not_block_other_learners(fresh_database: str, store: 
 
 
 def test_upload_registry_and_rejections_on_postgres(store: StatusStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.discovery import DiscoveryCursor, discover
-    from pipeline.registry import UploadRegistry
+    from pipeline.intake.discovery import DiscoveryCursor, discover
+    from pipeline.intake.registry import UploadRegistry
     from pipeline.storage import LocalStorage
 
     uploads = LocalStorage(tmp_path / "uploads")

@@ -9,14 +9,14 @@ import dagster as dg
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
-from pipeline.celery_runs import WORKER_PID_TAG, WORKER_TAG
-from pipeline.models import SessionState
-from pipeline.status import StatusStore
-from tests.conftest import AUDIO
-from tests.e2e.daemon import wait_for
-from tests.fakes.fake_api import FakeAPI
-from tests.fakes.s3_server import S3Bucket, create_bucket, moto_s3_server
-from tests.scaleout.cluster import Cluster
+from launchers.celery_runs import WORKER_PID_TAG, WORKER_TAG
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.cluster import Cluster
+from tests.support.daemon import wait_for
+from tests.support.fake_api import FakeAPI
+from tests.support.s3_server import S3Bucket, create_bucket, moto_s3_server
+from tests.support.sessions import AUDIO
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.postgres]
 

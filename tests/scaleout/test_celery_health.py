@@ -10,7 +10,7 @@ import redis
 from dagster._core.launcher import WorkerStatus
 from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
 
-from pipeline.celery_runs import CeleryRunLauncher, _heartbeat, heartbeat_key
+from launchers.celery_runs import CeleryRunLauncher, _heartbeat, heartbeat_key
 
 pytestmark = pytest.mark.scaleout
 

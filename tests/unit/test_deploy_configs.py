@@ -95,7 +95,7 @@ def test_scale_out_instances_differ_only_in_how_runs_launch(variant: str) -> Non
         "deploy/README.md says the scale-out configs differ only in run_launcher"
     )
     if variant == "celery":
-        assert other["run_launcher"]["module"] == "pipeline.celery_runs", (
+        assert other["run_launcher"]["module"] == "launchers.celery_runs", (
             "the heartbeat launcher, not the stock one"
         )
     assert other["run_monitoring"]["max_resume_run_attempts"] >= 1, "these launchers can resume a dead worker"
@@ -104,7 +104,7 @@ def test_scale_out_instances_differ_only_in_how_runs_launch(variant: str) -> Non
 def test_celery_worker_app_reads_its_broker_when_configured_not_at_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipeline import celery_runs
+    from launchers import celery_runs
 
     monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", "redis://broker.internal:6379/3")
     monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://backend.internal:6379/4")

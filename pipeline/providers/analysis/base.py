@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from pipeline.models import SessionAnalysis, UsageCost
+from pipeline.domain.models import SessionAnalysis, UsageCost
 from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
 
 

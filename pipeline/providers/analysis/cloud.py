@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.errors import PermanentError
+from pipeline.domain.errors import PermanentError
 from pipeline.providers.analysis import prompt
 from pipeline.providers.analysis.base import AnalysisResult
 from pipeline.providers.analysis.context import context_table, context_window, estimate_tokens, split_to_fit

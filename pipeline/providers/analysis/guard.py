@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.errors import PermanentError
-from pipeline.models import SessionAnalysis, UsageCost
-from pipeline.pricing import Price, estimate_cost
+from pipeline.domain.errors import PermanentError
+from pipeline.domain.models import SessionAnalysis, UsageCost
 from pipeline.providers.analysis.base import AnalysisResult
+from pipeline.providers.pricing import Price, estimate_cost
 
 logger = logging.getLogger(__name__)
 

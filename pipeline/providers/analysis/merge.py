@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import chain, zip_longest
 
-from pipeline.models import Insight, SessionAnalysis, UsageCost
+from pipeline.domain.models import Insight, SessionAnalysis, UsageCost
+from pipeline.domain.taxonomy import PATTERN_IDS, SEVERITY_WEIGHT
 from pipeline.providers.analysis.base import AnalysisResult
-from pipeline.taxonomy import PATTERN_IDS, SEVERITY_WEIGHT
 
 MAX_INSIGHTS = 5
 MAX_EXAMPLES = 5

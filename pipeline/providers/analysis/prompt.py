@@ -14,8 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pipeline.models import SessionAnalysis
-from pipeline.taxonomy import LABELS, PATTERN_IDS
+from pipeline.domain.models import SessionAnalysis
+from pipeline.domain.taxonomy import LABELS, PATTERN_IDS
 
 PROMPT_VERSION = "insights-v1"
 TOOL_NAME = "record_session_analysis"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from pipeline.models import TranscriptQuality, TranscriptSegment, UsageCost
+from pipeline.domain.models import TranscriptQuality, TranscriptSegment, UsageCost
 from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
 
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, PcmStream, windows
-from pipeline.errors import PermanentError
-from pipeline.models import TranscriptSegment, UsageCost
+from pipeline.domain.errors import PermanentError
+from pipeline.domain.models import TranscriptSegment, UsageCost
+from pipeline.domain.quality import summarise
+from pipeline.providers.speech_to_text.audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, PcmStream, windows
 from pipeline.providers.speech_to_text.base import SpeechResult
 from pipeline.providers.speech_to_text.whisper_model import DEFAULT_MODEL, resolve_model, verify_pinned
-from pipeline.quality import summarise
 
 logger = logging.getLogger(__name__)
 

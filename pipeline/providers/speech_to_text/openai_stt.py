@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import audio as codec
-from pipeline.errors import PermanentError
-from pipeline.models import UsageCost
-from pipeline.pricing import estimate_cost
+from pipeline.domain.errors import PermanentError
+from pipeline.domain.models import UsageCost
+from pipeline.domain.quality import summarise
 from pipeline.providers.chunk_cache import ChunkCache, chunk_key
 from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
+from pipeline.providers.pricing import estimate_cost
+from pipeline.providers.speech_to_text import audio as codec
 from pipeline.providers.speech_to_text.base import SpeechResult
-from pipeline.quality import summarise
 
 logger = logging.getLogger(__name__)
 

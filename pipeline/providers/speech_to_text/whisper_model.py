@@ -16,8 +16,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import PermanentError
-from pipeline.settings import ConfigError
+from pipeline.config.settings import ConfigError
+from pipeline.domain.errors import PermanentError
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The domain: models, the pattern taxonomy, error kinds, transcript quality and profile snapshot maths."""

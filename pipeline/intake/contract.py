@@ -1,0 +1,161 @@
+"""The upload contract: where sessions live, when one is ready, and which ids are valid.
+
+``$UPLOADS_URI/<learner_id>/<session_id>/audio.<ext> | transcript.txt [+ session.json]``.
+A session is ready once its media is there and either ``session.json`` exists (the client's commit
+marker, uploaded last) or the media has not changed for a quiet period, so a half-written upload is
+never picked up. A session is identified by its folder and its media's content version, never by
+timestamps (see ``pipeline.intake.discovery``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from pipeline.domain.errors import PermanentError
+from pipeline.domain.models import SessionManifest
+from pipeline.storage import ObjectInfo, Storage
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
+TEXT_NAME = "transcript.txt"
+MANIFEST_NAME = "session.json"
+MEDIA_NAMES = (TEXT_NAME, *(f"audio.{ext}" for ext in AUDIO_EXTENSIONS))
+
+
+def is_valid_id(value: str | None) -> bool:
+    return bool(value) and ID_RE.fullmatch(value) is not None  # type: ignore[arg-type]
+
+
+def validate_id(value: str, kind: str = "session id") -> str:
+    """Return ``value`` if it is a valid learner or session id, else raise a PermanentError saying why."""
+    if not ID_RE.fullmatch(value):
+        raise PermanentError(
+            f"invalid {kind} {value[:80]!r}: ids must be 1-64 characters of letters, digits, '_' or '-', "
+            "starting with a letter or digit; rename the upload folder"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class SessionUpload:
+    """One session folder as listed: its files by name."""
+
+    learner_id: str
+    session_id: str
+    files: dict[str, ObjectInfo] = field(hash=False)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.learner_id}/{self.session_id}"
+
+    @property
+    def media(self) -> ObjectInfo | None:
+        """The transcript text if uploaded, else the first audio file in a fixed order of preference."""
+        for name in MEDIA_NAMES:
+            if name in self.files:
+                return self.files[name]
+        return None
+
+    @property
+    def manifest(self) -> ObjectInfo | None:
+        return self.files.get(MANIFEST_NAME)
+
+    @property
+    def latest_change(self) -> float:
+        return max((info.modified for info in self.files.values()), default=0.0)
+
+    def is_ready(self, now: float, quiet_seconds: float) -> bool:
+        """The commit marker counts only once the media is there; without it, the quiet period."""
+        if self.media is None:
+            return False
+        return self.manifest is not None or now - self.latest_change >= quiet_seconds
+
+
+def content_version(info: ObjectInfo, sha256_hex: str | None = None) -> str:
+    """What identifies an object's content: its ETag on S3, else the sha256 of its bytes."""
+    if info.etag:
+        return f"etag:{info.etag}"
+    if sha256_hex is None:
+        raise ValueError(f"{info.key} has no ETag: its content version needs the sha256 of its bytes")
+    return f"sha256:{sha256_hex}"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A path under the uploads root that breaks the contract, with a message for the uploader."""
+
+    key: str
+    learner_id: str
+    session_id: str
+    message: str
+
+    @property
+    def folder(self) -> str:
+        """The folder as uploaded (learner/session), whatever its ids: how rejections are recorded."""
+        return f"{self.learner_id}/{self.session_id}"
+
+
+def split_key(key: str) -> tuple[str, str, str] | None:
+    """``learner/session/name`` -> its three parts, or None for a key at any other depth."""
+    parts = key.split("/")
+    if len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], list[Rejection]]:
+    """Group listed objects by session folder; folders with invalid ids become rejections."""
+    grouped: dict[tuple[str, str], dict[str, ObjectInfo]] = {}
+    rejections: dict[tuple[str, str], Rejection] = {}
+    for info in objects:
+        parts = split_key(info.key)
+        if parts is None:
+            continue  # stray files outside <learner>/<session>/ are not sessions
+        learner_id, session_id, name = parts
+        try:
+            validate_id(learner_id, "learner id")
+            validate_id(session_id, "session id")
+        except PermanentError as exc:
+            rejections.setdefault(
+                (learner_id, session_id), Rejection(info.key, learner_id, session_id, exc.message)
+            )
+            continue
+        grouped.setdefault((learner_id, session_id), {})[name] = info
+    sessions = [
+        SessionUpload(learner, session, files) for (learner, session), files in sorted(grouped.items())
+    ]
+    return sessions, list(rejections.values())
+
+
+def load_session(storage: Storage, learner_id: str, session_id: str) -> SessionUpload | None:
+    """List one session folder; None when nothing is there any more."""
+    sessions, _ = group_sessions(storage.list(f"{learner_id}/{session_id}/"))
+    return sessions[0] if sessions else None
+
+
+def read_manifest(storage: Storage, upload: SessionUpload) -> SessionManifest:
+    """Parse ``session.json``; a missing one means defaults, a malformed one is a PermanentError."""
+    if upload.manifest is None:
+        return SessionManifest()
+    raw = storage.read_bytes(upload.manifest.key)
+    try:
+        return SessionManifest.model_validate(json.loads(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PermanentError(
+            f"{MANIFEST_NAME} of session {upload.session_id} is not valid JSON ({exc}); "
+            'expected e.g. {"recorded_at": "2026-01-31T10:00:00Z", "language": "en", "topic": "travel"}',
+            session_id=upload.session_id,
+        ) from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in exc.errors()
+        )
+        raise PermanentError(
+            f"{MANIFEST_NAME} of session {upload.session_id} is invalid: {problems}",
+            session_id=upload.session_id,
+        ) from exc

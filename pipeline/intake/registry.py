@@ -1,0 +1,223 @@
+"""The uploads registry: every session folder the sensor has seen, its content version, and rejections.
+
+Discovery decides by identity: a folder is new when the registry has no row for it, and changed
+when its media's content version (sha256 of the bytes on a local folder, the ETag on S3) differs
+from the version a run was last requested for. Timestamps only decide readiness. The sensor's
+cursor holds only a tick number: a tick marks what it requests as *pending* under its number, and
+the next tick confirms those marks if the cursor it receives says that tick was committed, or drops
+them if not (the daemon never stored that tick, so its runs must be requested again).
+
+Rejected folders (invalid ids, an id owned by another learner, no media after a day) live in their
+own table under the folder path as uploaded, so they can never touch a valid session's row. A
+change feed's own state (SQS receipt handles to acknowledge) is kept per tick here too, so the
+cursor stays a number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from pipeline.domain.models import utcnow
+from pipeline.status.store import ensure_columns, metadata
+
+registry_table = sa.Table(
+    "upload_registry",
+    metadata,
+    sa.Column("folder", sa.String(160), primary_key=True),  # "<learner_id>/<session_id>", both valid ids
+    sa.Column("learner_id", sa.String(64), nullable=False),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("listing", sa.String(64), nullable=False),  # digest of the folder's names and object versions
+    sa.Column("changed_at", sa.Float, nullable=False),  # sensor clock: when the listing last changed
+    sa.Column("first_seen", sa.Float, nullable=False),  # sensor clock
+    sa.Column("latest_mtime", sa.Float, nullable=False),  # the writers' clock, newest object
+    sa.Column("has_manifest", sa.Boolean, nullable=False),
+    sa.Column("media_key", sa.String(512), nullable=True),
+    sa.Column("media_stat", sa.String(128), nullable=True),  # ObjectInfo.version: the cheap precheck
+    sa.Column("content_version", sa.String(128), nullable=True),  # "sha256:<hex>" or "etag:<etag>"
+    sa.Column("requested_version", sa.String(128), nullable=True),  # a committed tick requested a run for it
+    sa.Column("pending_version", sa.String(128), nullable=True),  # requested by tick `pending_tick`
+    sa.Column("pending_tick", sa.Integer, nullable=True),
+    sa.Column("open", sa.Boolean, nullable=False, index=True),  # waiting, ready or in the backlog
+)
+
+rejections_table = sa.Table(
+    "upload_rejections",
+    metadata,
+    sa.Column("folder", sa.String(1024), primary_key=True),  # as uploaded, never truncated
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
+feed_state_table = sa.Table(
+    "upload_feed_state",
+    metadata,
+    sa.Column("tick", sa.Integer, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),  # the change feed's state after that tick (JSON)
+)
+
+_CHUNK = 500  # ids per IN (...) query, well below SQLite's parameter limit
+
+
+@dataclass(frozen=True)
+class FolderRow:
+    """One session folder as the registry knows it."""
+
+    folder: str
+    learner_id: str
+    session_id: str
+    listing: str
+    changed_at: float
+    first_seen: float
+    latest_mtime: float
+    has_manifest: bool
+    media_key: str | None = None
+    media_stat: str | None = None
+    content_version: str | None = None
+    requested_version: str | None = None
+    pending_version: str | None = None
+    pending_tick: int | None = None
+    open: bool = True
+
+    def with_(self, **changes: object) -> FolderRow:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_FIELDS = [f.name for f in fields(FolderRow)]
+
+
+@dataclass(frozen=True)
+class RejectionRow:
+    folder: str
+    reason: str
+    first_seen: object
+    last_seen: object
+
+
+class UploadRegistry:
+    """The registry tables on the status store's database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine, tables=[registry_table, rejections_table, feed_state_table])
+        ensure_columns(engine, registry_table)
+        ensure_columns(engine, rejections_table)
+
+    def settle(self, committed_tick: int) -> None:
+        """Confirm the marks of committed ticks; drop those of ticks the daemon never committed."""
+        t = registry_table
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.pending_tick.is_not(None), t.c.pending_tick <= committed_tick)
+                .values(requested_version=t.c.pending_version, pending_version=None, pending_tick=None)
+            )
+            conn.execute(
+                t.update()
+                .where(t.c.pending_tick > committed_tick)
+                .values(pending_version=None, pending_tick=None, open=True)
+            )
+
+    def feed_state(self, tick: int) -> dict[str, Any]:
+        """The change feed's state as tick ``tick`` left it ({} if none)."""
+        t = feed_state_table
+        with self.engine.connect() as conn:
+            raw = conn.execute(sa.select(t.c.state).where(t.c.tick == tick)).scalar()
+        return json.loads(raw) if raw else {}
+
+    def save_feed_state(self, tick: int, state: dict[str, Any]) -> None:
+        """Keep the feed's state of ``tick`` (e.g. SQS receipts to acknowledge once it is committed)."""
+        t = feed_state_table
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(sa.or_(t.c.tick == tick, t.c.tick < tick - 1)))
+            conn.execute(t.insert().values(tick=tick, state=json.dumps(state)))
+
+    def rows(self, folders: Iterable[str] | None = None) -> dict[str, FolderRow]:
+        """The rows of ``folders`` (all rows when None), by folder."""
+        t = registry_table
+        if folders is None:
+            return dict(self._select(sa.select(t)))
+        wanted = sorted(set(folders))
+        found: dict[str, FolderRow] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            found.update(self._select(sa.select(t).where(t.c.folder.in_(wanted[start : start + _CHUNK]))))
+        return found
+
+    def open_rows(self) -> dict[str, FolderRow]:
+        """Folders still waiting, ready or queued: what a tick fed by events must look at again."""
+        return dict(self._select(sa.select(registry_table).where(registry_table.c.open.is_(True))))
+
+    def _select(self, query: sa.Select) -> Iterator[tuple[str, FolderRow]]:
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                values = {name: getattr(row, name) for name in _FIELDS}
+                values["has_manifest"], values["open"] = bool(values["has_manifest"]), bool(values["open"])
+                yield row.folder, FolderRow(**values)
+
+    def save(self, rows: Iterable[FolderRow]) -> None:
+        """Insert or update ``rows`` in one transaction."""
+        rows = list(rows)
+        if not rows:
+            return
+        t = registry_table
+        existing = set(self.rows_exist([r.folder for r in rows]))
+        with self.engine.begin() as conn:
+            for row in rows:
+                values = {name: getattr(row, name) for name in _FIELDS}
+                if row.folder in existing:
+                    conn.execute(t.update().where(t.c.folder == row.folder).values(**values))
+                else:
+                    conn.execute(t.insert().values(**values))
+
+    def rows_exist(self, folders: list[str]) -> list[str]:
+        t = registry_table
+        found: list[str] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(folders), _CHUNK):
+                chunk = folders[start : start + _CHUNK]
+                found += [r.folder for r in conn.execute(sa.select(t.c.folder).where(t.c.folder.in_(chunk)))]
+        return found
+
+    def record_rejections(self, rejections: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Record ``(folder, reason)`` pairs; returns those that are new or whose reason changed."""
+        pairs = dict(rejections)
+        if not pairs:
+            return []
+        t = rejections_table
+        now = utcnow()
+        known: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            keys = sorted(pairs)
+            for start in range(0, len(keys), _CHUNK):
+                query = sa.select(t.c.folder, t.c.reason).where(t.c.folder.in_(keys[start : start + _CHUNK]))
+                known.update({r.folder: r.reason for r in conn.execute(query)})
+        fresh = [(folder, reason) for folder, reason in pairs.items() if known.get(folder) != reason]
+        with self.engine.begin() as conn:
+            for folder, reason in fresh:
+                if folder in known:
+                    conn.execute(t.update().where(t.c.folder == folder).values(reason=reason, last_seen=now))
+                else:
+                    conn.execute(
+                        t.insert().values(folder=folder, reason=reason, first_seen=now, last_seen=now)
+                    )
+        return fresh
+
+    def clear_rejections(self, folders: Iterable[str]) -> None:
+        """Forget rejections that no longer hold (e.g. the media arrived after a day)."""
+        folders = sorted(set(folders))
+        if folders:
+            with self.engine.begin() as conn:
+                conn.execute(rejections_table.delete().where(rejections_table.c.folder.in_(folders)))
+
+    def rejections(self) -> list[RejectionRow]:
+        t = rejections_table
+        with self.engine.connect() as conn:
+            return [
+                RejectionRow(r.folder, r.reason, r.first_seen, r.last_seen)
+                for r in conn.execute(sa.select(t).order_by(t.c.folder))
+            ]

@@ -1,0 +1,1 @@
+"""The offline, rule-based analyzer: detectors over words and sentences, one module per family."""

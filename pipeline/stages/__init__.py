@@ -1,0 +1,1 @@
+"""The stages: the runner, the session lifecycle, transcript, insights, pattern_profile and their documents."""

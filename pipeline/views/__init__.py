@@ -1,0 +1,1 @@
+"""The analyst views: pandas frames, their reading and writing, and their charts."""

@@ -1,0 +1,89 @@
+"""The warm run launcher's parts without the daemon: when it forks, its zygote, its health check."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pytest
+from dagster._core.code_pointer import ModuleCodePointer
+from dagster._core.launcher import WorkerStatus
+from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
+
+from launchers.warm_runs import PID_TAG, WarmRunLauncher, can_fork, preload_modules, process_start
+
+LAUNCHER = {"run_launcher": {"module": "launchers.warm_runs", "class": "WarmRunLauncher"}}
+
+
+def origin(executable: str) -> JobPythonOrigin:
+    pointer = ModuleCodePointer("wiring.definitions", "defs", working_directory=os.getcwd())
+    return JobPythonOrigin("session_job", RepositoryPythonOrigin(executable, pointer))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the warm launcher forks on Linux only")
+def test_forks_only_for_a_code_location_in_this_python(tmp_path) -> None:
+    assert can_fork(origin(sys.executable))
+    other = tmp_path / "python3"
+    other.write_text("#!/bin/sh\n")  # another environment's interpreter: its code server runs it
+    assert not can_fork(origin(str(other)))
+    assert not can_fork(origin(str(tmp_path / "missing")))
+    assert not can_fork(None)
+
+
+def test_preloads_dagster_and_the_instances_storage() -> None:
+    with dg.instance_for_test(overrides=LAUNCHER) as instance:
+        assert isinstance(instance.run_launcher, WarmRunLauncher)
+        modules = preload_modules(instance)
+    assert {"dagster._cli.api", "dagster._core.storage.event_log.sqlite"} <= set(modules)
+    probe = f"import importlib; [importlib.import_module(m) for m in {modules!r}]"
+    subprocess.run([sys.executable, "-c", probe], check=True)  # every one of them imports
+
+
+def test_the_zygote_forks_a_worker_per_request_and_exits_with_its_launcher() -> None:
+    zygote = subprocess.Popen(
+        [sys.executable, "-c", "from launchers.warm_runs import serve; serve()", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert zygote.stdout is not None and zygote.stdin is not None
+    try:
+        assert zygote.stdout.readline() == b"ready\n"
+        pids = []
+        for _ in range(2):  # not a run: the worker reports the error and exits, the zygote carries on
+            zygote.stdin.write(json.dumps({"args": "{}", "cwd": None}).encode() + b"\n")
+            zygote.stdin.flush()
+            pids.append(json.loads(zygote.stdout.readline())["pid"])
+        assert len(set(pids)) == 2 and zygote.pid not in pids
+        deadline = time.monotonic() + 30
+        while any(process_start(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(process_start(pid) for pid in pids)  # exited, and reaped (no zombie left)
+        zygote.stdin.close()
+        assert zygote.wait(timeout=10) == 0
+    finally:
+        zygote.kill()
+
+
+def test_health_check_follows_the_forked_worker_process() -> None:
+    with dg.instance_for_test(overrides=LAUNCHER) as instance:
+        launcher = instance.run_launcher
+
+        def run(tags: dict[str, str]) -> dg.DagsterRun:
+            return instance.add_run(dg.DagsterRun(job_name="session_job", tags=tags))
+
+        me = run({PID_TAG: f"{os.getpid()}@{process_start(os.getpid())}"})
+        assert launcher.check_run_worker_health(me).status is WorkerStatus.RUNNING
+        reused = run({PID_TAG: f"{os.getpid()}@1"})  # this pid, but not the process that was launched
+        assert launcher.check_run_worker_health(reused).status is WorkerStatus.FAILED
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        gone = run({PID_TAG: f"{dead.pid}@1"})
+        result = launcher.check_run_worker_health(gone)
+        assert result.status is WorkerStatus.FAILED and "is gone" in (result.msg or "")
+        unknown = run({})  # launched through the code server: not judged on a guess
+        assert launcher.check_run_worker_health(unknown).status is WorkerStatus.RUNNING

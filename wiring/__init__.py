@@ -1,0 +1,1 @@
+"""The Dagster wiring: the composition root (definitions), the pipeline resource and the jobs."""

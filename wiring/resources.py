@@ -1,0 +1,128 @@
+"""Dagster resources: configuration in, the plain core objects out.
+
+Every field is optional and overrides the matching environment variable (``Settings``), which is
+read when a run or sensor tick starts, never at import. API keys come only through ``dg.EnvVar``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, cast
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from pipeline.config.settings import ConfigError, Settings
+from pipeline.providers.factory import build_analyzer, build_speech_to_text
+from pipeline.providers.speech_to_text import SpeechToText
+from pipeline.stages.services import Services
+from pipeline.status.store import StatusStore
+from pipeline.storage import Storage, open_storage
+from pipeline.storage.change_feed import ChangeFeed, SqsChangeFeed
+from pipeline.storage.s3 import S3Storage
+
+#: Resource fields and the environment variables they override.
+_OVERRIDES = {
+    "uploads_uri": "UPLOADS_URI",
+    "results_uri": "RESULTS_URI",
+    "status_db_url": "STATUS_DB_URL",
+    "stt_provider": "STT_PROVIDER",
+    "analyzer_provider": "ANALYZER_PROVIDER",
+    "audio_retention": "AUDIO_RETENTION",
+    "quiet_seconds": "UPLOAD_QUIET_SECONDS",
+}
+
+
+class _Lazy:
+    """A provider built on first use: a run of text sessions never loads the audio decoder (PyAV, numpy)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._target: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._target is None:
+            self._target = self._build()
+        return getattr(self._target, name)
+
+
+class PipelineResource(dg.ConfigurableResource):
+    """Where uploads, results and statuses live, and which providers transcribe and analyse."""
+
+    uploads_uri: str | None = None
+    results_uri: str | None = None
+    status_db_url: str | None = None
+    stt_provider: str | None = None
+    analyzer_provider: str | None = None
+    audio_retention: str | None = None
+    quiet_seconds: float | None = None
+
+    _settings: Settings | None = PrivateAttr(default=None)
+    _services: Services | None = PrivateAttr(default=None)
+    _status: StatusStore | None = PrivateAttr(default=None)
+
+    def settings(self) -> Settings:
+        """The environment's settings with this resource's fields on top, validated alike (once per run or tick)."""
+        if self._settings is None:
+            env = dict(os.environ)
+            for field, variable in _OVERRIDES.items():
+                value = getattr(self, field)
+                if value is not None:
+                    env[variable] = str(value)
+            self._settings = Settings.from_env(env)
+        return self._settings
+
+    def _storage(self, uri: str) -> Storage:
+        if uri.startswith("s3://"):
+            from dagster_aws.s3 import S3Resource
+
+            # S3Resource with no arguments honours AWS_ENDPOINT_URL, AWS_REGION and the credential chain.
+            return open_storage(uri, s3_client=S3Resource().get_client())
+        return open_storage(uri)
+
+    def status_store(self) -> StatusStore:
+        if self._status is None:
+            self._status = StatusStore(self.settings().status_db_url)
+        return self._status
+
+    def uploads(self) -> Storage:
+        return self._storage(self.settings().uploads_uri)
+
+    def results(self) -> Storage:
+        """The results storage alone (the views need no providers)."""
+        return self._storage(self.settings().results_uri)
+
+    def change_feed(self, uploads: Storage) -> ChangeFeed | None:
+        """S3 event notifications through SQS when ``UPLOADS_EVENTS_QUEUE_URL`` is set, else None (listing)."""
+        queue_url = self.settings().uploads_events_queue_url
+        if not queue_url:
+            return None
+        if not isinstance(uploads, S3Storage):
+            raise ConfigError("UPLOADS_EVENTS_QUEUE_URL needs an s3:// UPLOADS_URI")
+        import boto3  # dagster-aws's dependency; honours AWS_ENDPOINT_URL, AWS_REGION, credentials
+
+        # Receipt handles are kept until the next tick acknowledges them: bound them to what a tick can use.
+        max_messages = 2 * self.settings().max_runs_per_tick
+        return SqsChangeFeed(boto3.client("sqs"), queue_url, uploads.prefix, uploads.bucket, max_messages)
+
+    def services(self) -> Services:
+        """Build (once per resource instance) everything a stage needs."""
+        if self._services is None:
+            settings = self.settings()
+            openai_key = dg.EnvVar("OPENAI_API_KEY").get_value() or None
+            anthropic_key = dg.EnvVar("ANTHROPIC_API_KEY").get_value() or None
+            self._services = Services(
+                uploads=self._storage(settings.uploads_uri),
+                results=self._storage(settings.results_uri),
+                status=self.status_store(),
+                speech_to_text=cast(SpeechToText, _Lazy(lambda: build_speech_to_text(settings, openai_key))),
+                analyzer=build_analyzer(settings, anthropic_key, openai_key),
+                audio_retention=settings.audio_retention,  # type: ignore[arg-type]
+                breaker_threshold=settings.breaker_threshold,
+            )
+        return self._services
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._status is not None:
+            self._status.dispose()

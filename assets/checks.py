@@ -14,16 +14,20 @@ import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not re-exported; links a check to what it checked
 )
+from pydantic import BaseModel
 
+from assets.metadata import Metadata
 from assets.partitions import sessions_partitions
 from pipeline.checks.checker import SessionChecker
 from pipeline.checks.evaluations import CheckOutcome
+from pipeline.domain.quality import MAX_WPM, MIN_WPM
 from pipeline.stages.runner import Stage, StageEvent
 
 CHECKS: dict[Stage, tuple[str, str]] = {
     Stage.TRANSCRIPT: (
         "transcript_quality",
-        "Speech found, 40-250 words per minute, not truncated against the declared duration, recognizer confident.",
+        f"Speech found, {MIN_WPM:.0f}-{MAX_WPM:.0f} words per minute, not truncated against the declared "
+        "duration, recognizer confident.",
     ),
     Stage.INSIGHTS: (
         "insights_grounded",
@@ -45,8 +49,8 @@ def session_check_specs() -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _metadata(outcome: CheckOutcome) -> dict[str, object]:
-    metadata: dict[str, object] = {}
+def _metadata(outcome: CheckOutcome) -> Metadata:
+    metadata: Metadata = {}
     for name, value in outcome.metadata.items():
         if value is None:
             continue
@@ -90,8 +94,10 @@ def _selected(context: dg.AssetExecutionContext, stage: Stage) -> bool:
     return key in context.selected_asset_check_keys
 
 
-def _outcome(checker: SessionChecker, stage: Stage, session_id: str, document: object = None) -> CheckOutcome:
-    dumped = document.model_dump(mode="json") if hasattr(document, "model_dump") else None  # type: ignore[union-attr]
+def _outcome(
+    checker: SessionChecker, stage: Stage, session_id: str, document: BaseModel | None = None
+) -> CheckOutcome:
+    dumped = document.model_dump(mode="json") if document is not None else None
     if stage is Stage.TRANSCRIPT:
         return checker.transcript(session_id, dumped)
     if stage is Stage.INSIGHTS:

@@ -9,7 +9,7 @@ own markdown (the charts) is built from trusted values only.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -21,8 +21,12 @@ if TYPE_CHECKING:  # pandas loads when a chart or a view's table is built, not w
 
 PREVIEW_CHARS = 600
 
+#: Metadata as Dagster takes it: each value a ``MetadataValue`` or a plain value it wraps (its
+#: ``RawMetadataValue``, which Dagster does not export).
+Metadata = dict[str, Any]
 
-def usage_metadata(usage: UsageCost) -> dict[str, object]:
+
+def usage_metadata(usage: UsageCost) -> Metadata:
     return {
         "cost_usd": dg.MetadataValue.float(round(usage.cost_usd, 6)),
         "input_tokens": usage.input_tokens,
@@ -32,7 +36,7 @@ def usage_metadata(usage: UsageCost) -> dict[str, object]:
     }
 
 
-def transcript_metadata(doc: Transcript) -> dict[str, object]:
+def transcript_metadata(doc: Transcript) -> Metadata:
     preview = doc.text[:PREVIEW_CHARS] + ("…" if len(doc.text) > PREVIEW_CHARS else "")
     return {
         "learner_id": doc.learner_id,
@@ -55,7 +59,7 @@ def _number(value: float | None, digits: int = 3) -> dg.FloatMetadataValue | Non
     return None if value is None else dg.MetadataValue.float(round(value, digits))
 
 
-def quality_metadata(doc: Transcript) -> dict[str, object]:
+def quality_metadata(doc: Transcript) -> Metadata:
     """Speech share, confidence, decoded vs declared length, and ``quality_flags`` to read at a glance."""
     quality = doc.quality
     if quality is None:
@@ -87,7 +91,7 @@ def _table(rows: list[dict[str, str | int]]) -> dg.TableMetadataValue:
     return dg.MetadataValue.table([dg.TableRecord(row) for row in rows], schema=dg.TableSchema(columns))
 
 
-def insights_metadata(doc: SessionInsights) -> dict[str, object]:
+def insights_metadata(doc: SessionInsights) -> Metadata:
     rows: list[dict[str, str | int]] = [
         {
             "pattern_id": i.pattern_id,
@@ -113,9 +117,7 @@ def insights_metadata(doc: SessionInsights) -> dict[str, object]:
     }
 
 
-def profile_metadata(
-    doc: PatternProfile, refreshed: list[str], status: SessionStatus | None
-) -> dict[str, object]:
+def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionStatus | None) -> Metadata:
     rows: list[dict[str, str | int]] = [
         {
             "pattern_id": p.pattern_id,
@@ -149,7 +151,9 @@ def frame_table(frame: pd.DataFrame, limit: int = 50) -> dg.TableMetadataValue:
     )
     head = frame.head(limit).astype(object).where(frame.head(limit).notna(), None)
     records = [
-        dg.TableRecord({k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()})
+        dg.TableRecord(
+            {str(k): (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        )
         for row in head.to_dict("records")
     ]
     return dg.MetadataValue.table(records, schema=schema)

@@ -6,7 +6,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-sessions_partitions = dg.DynamicPartitionsDefinition(name="sessions")
+SESSIONS = "sessions"
+sessions_partitions = dg.DynamicPartitionsDefinition(name=SESSIONS)
+
+#: The tags of a run over a range of session partitions (a batched sensor run or a backfill's run),
+#: as Dagster itself writes them: the first and last key, in the order the keys were added.
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 #: Transient failures (rate limits, timeouts, 5xx) retry the step with exponential backoff and jitter.
 #: Dagster waits ((2 ** n) - 1) * delay +/- delay before retry n: 0-20 s, 20-40 s, then 60-80 s

@@ -15,11 +15,11 @@ import json
 
 import dagster as dg
 
-from assets.metadata import insights_metadata, profile_metadata, transcript_metadata
+from assets.metadata import Metadata, insights_metadata, profile_metadata, transcript_metadata
 from pipeline.config.settings import ConfigError
+from pipeline.domain.errors import describe_failure, failure_kind
 from pipeline.domain.models import PatternProfile, SessionInsights, Transcript
 from pipeline.domain.snapshots import snapshot_digest
-from pipeline.stages.lifecycle import describe_failure, failure_kind
 from pipeline.stages.runner import Stage, StageEvent
 from pipeline.stages.services import Services
 from wiring.resources import PipelineResource
@@ -99,7 +99,7 @@ def _provenance(context: dg.AssetExecutionContext, stage: Stage, partition: str)
 
 
 def materialization(
-    context: dg.AssetExecutionContext, stage: Stage, partition: str, version: str, metadata: dict[str, object]
+    context: dg.AssetExecutionContext, stage: Stage, partition: str, version: str, metadata: Metadata
 ) -> dg.AssetMaterialization:
     key = dg.AssetKey(stage.value)
     spec = context.assets_def.specs_by_key[key]
@@ -136,10 +136,11 @@ def verdict(context: dg.AssetExecutionContext, failures: dict[str, StageEvent]) 
     """Fail the step if any session failed: permanently (no retry), or transiently (the RetryPolicy)."""
     if not failures:
         return
+    errors = {key: event.error for key, event in failures.items() if event.error is not None}
     lines = [
-        f"- {key}: {describe_failure(event.error)} ({event.stage.value})" for key, event in failures.items()
-    ]  # type: ignore[arg-type]
-    retryable = [key for key, event in failures.items() if failure_kind(event.error) == "transient"]  # type: ignore[arg-type]
+        f"- {key}: {describe_failure(error)} ({failures[key].stage.value})" for key, error in errors.items()
+    ]
+    retryable = [key for key, error in errors.items() if failure_kind(error) == "transient"]
     total = len(context.partition_keys)
     succeeded = total - len(failures)
     raise dg.Failure(
@@ -151,7 +152,7 @@ def verdict(context: dg.AssetExecutionContext, failures: dict[str, StageEvent]) 
         ),
         metadata={
             "failed_sessions": dg.MetadataValue.json(
-                {key: describe_failure(event.error) for key, event in failures.items()}  # type: ignore[arg-type]
+                {key: describe_failure(error) for key, error in errors.items()}
             ),
             "retryable_sessions": dg.MetadataValue.json(retryable),
             "succeeded": succeeded,

@@ -9,13 +9,15 @@ own lineage, code versions, kinds and metadata in the UI) and subsettable: ``rea
 selects insights and pattern_profile only.
 """
 
+from typing import Any
+
 import dagster as dg
 
 from assets.checks import check_events, session_check_specs, stored_check_events
 from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
 from assets.reporting import done_in_run, report, services_of, verdict
 from pipeline.checks.checker import SessionChecker
-from pipeline.config.provider_plan import ProviderPlan
+from pipeline.providers.plan import ProviderPlan
 from pipeline.stages.runner import Stage, StageEvent, run_sessions
 from wiring.resources import PipelineResource
 
@@ -24,7 +26,7 @@ def build_session_assets(
     plan: ProviderPlan, retry: dg.RetryPolicy = retry_policy
 ) -> list[dg.AssetsDefinition]:
     """The session assets for one provider plan: it sets their pool, kinds and code versions."""
-    common = {"partitions_def": sessions_partitions, "group_name": GROUP, "skippable": True}
+    common: dict[str, Any] = {"partitions_def": sessions_partitions, "group_name": GROUP, "skippable": True}
     specs = [
         dg.AssetSpec(
             Stage.TRANSCRIPT.value,
@@ -67,7 +69,7 @@ def build_session_assets(
         services = services_of(context, pipeline)
         stages = {Stage(key.path[-1]) for key in context.selected_asset_keys}
         failures: dict[str, StageEvent] = {}
-        checker = SessionChecker(services)
+        checker = SessionChecker(services.results, services.status)
         if not stages:  # only checks selected: re-check what is stored
             yield from stored_check_events(context, checker, context.partition_keys)
         for event in run_sessions(services, context.partition_keys, stages, done=done_in_run(context)):

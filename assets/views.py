@@ -13,11 +13,11 @@ it in the session runs cost every small run matplotlib's import (about 1.2 s of 
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from assets.metadata import chart_markdown, frame_table
+from assets.metadata import Metadata, chart_markdown, frame_table
 from assets.partitions import freshness_policy
 from pipeline.stages.runner import Stage
 from pipeline.storage import Storage
@@ -39,7 +39,7 @@ VIEWS_AUTOMATION = (
     & ~dg.AutomationCondition.in_progress()
 ).with_label(f"debounced eager ({VIEWS_CRON})")
 
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "deps": [Stage.PROFILE.value],
     "group_name": VIEWS_GROUP,
     "automation_condition": VIEWS_AUTOMATION,
@@ -55,7 +55,7 @@ def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
         results.write_bytes(view_key(name, "png"), png)
 
 
-def _learner_progress(results: Storage, inputs: "ViewInputs") -> dict[str, object]:
+def _learner_progress(results: Storage, inputs: "ViewInputs") -> Metadata:
     from pipeline.views.charts import learner_rates_chart
     from pipeline.views.frames import learner_progress as progress_frame
     from pipeline.views.frames import session_rates
@@ -77,7 +77,7 @@ def _learner_progress(results: Storage, inputs: "ViewInputs") -> dict[str, objec
     }
 
 
-def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> dict[str, object]:
+def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
     from pipeline.views.charts import cohort_chart
     from pipeline.views.frames import cohort_patterns as cohort_frame
     from pipeline.views.frames import pipeline_health

@@ -24,12 +24,14 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from assets.partitions import RANGE_END, RANGE_START
 from pipeline.config.settings import Settings
+from pipeline.domain.documents import insights_key
 from pipeline.domain.models import Insight, SessionAnalysis, SessionInsights
 from pipeline.domain.snapshots import pattern_counts
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 from pipeline.providers.factory import build_speech_to_text
-from pipeline.stages.services import Services, insights_key
+from pipeline.stages.services import Services
 from pipeline.status.store import StatusStore
 from pipeline.storage import LocalStorage
 
@@ -62,7 +64,7 @@ def _services(root: Path, results: LocalStorage | None = None, status: str = "st
     return Services(
         uploads=LocalStorage(root / "uploads"),
         results=results or CountingStorage(root / "results"),
-        status=StatusStore(f"sqlite:///{root}/{status}"),
+        status=_BaselineStatusStore(f"sqlite:///{root}/{status}"),
         speech_to_text=build_speech_to_text(Settings(stt_provider="offline"), None),  # built, never called
         analyzer=RuleBasedAnalyzer(),
     )
@@ -99,7 +101,7 @@ def _analysed(services: Services, count: int) -> list[str]:
         )
         services.status.register(session_id, "ana", media_key=None, uploaded_at=None)
         services.results.write_model(insights_key(session_id), doc)
-        services.status.save_pattern_counts(session_id, pattern_counts(doc), doc.recorded_at)
+        services.status.profiles.save_counts(session_id, pattern_counts(doc), doc.recorded_at)
         ids.append(session_id)
     return ids
 
@@ -111,16 +113,53 @@ def _reanalysed(services: Services, ids: list[str]) -> None:
         for insight in doc.analysis.insights:
             insight.frequency += 1
         services.results.write_model(insights_key(session_id), doc)
-        services.status.save_pattern_counts(session_id, pattern_counts(doc), doc.recorded_at)
+        services.status.profiles.save_counts(session_id, pattern_counts(doc), doc.recorded_at)
 
 
 def _baseline_profiling() -> types.ModuleType:
+    """The profile stage of ``BASELINE``, loaded from git, its imports mapped onto today's modules.
+
+    The re-layout moved the modules it imports; the names it uses kept their meaning, so each old
+    module name is served by the module that holds those names now.
+    """
+    from pipeline.domain import documents, errors, ids, models, snapshots
+    from pipeline.stages import lifecycle, services
+
+    legacy = types.ModuleType("pipeline.services")
+    legacy.__dict__.update(Services=services.Services, **{k: getattr(documents, k) for k in _KEYS})
+    aliases = {
+        "pipeline.errors": errors,
+        "pipeline.models": models,
+        "pipeline.profile": snapshots,
+        "pipeline.services": legacy,
+        "pipeline.tracking": lifecycle,
+        "pipeline.uploads": ids,
+    }
     source = subprocess.run(
         ["git", "show", f"{BASELINE}:pipeline/profiling.py"], capture_output=True, text=True, check=True
     ).stdout
     module = types.ModuleType("baseline_profiling")
-    exec(compile(source, f"{BASELINE}:pipeline/profiling.py", "exec"), module.__dict__)  # noqa: S102
+    saved = {name: sys.modules.get(name) for name in aliases}
+    sys.modules.update(aliases)
+    try:
+        exec(compile(source, f"{BASELINE}:pipeline/profiling.py", "exec"), module.__dict__)  # noqa: S102
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = previous
     return module
+
+
+_KEYS = ("transcript_key", "insights_key", "profile_key")
+
+
+class _BaselineStatusStore(StatusStore):
+    """Today's status store with the one method the baseline calls that moved: ``learner_lock``."""
+
+    def learner_lock(self, learner_id: str):  # type: ignore[no-untyped-def]  # the baseline's own signature
+        return self.locks.hold(learner_id)
 
 
 def _measure(services: Services, action: Callable[[], object]) -> dict[str, float]:
@@ -221,7 +260,7 @@ def _dagster_floor(instance, count: int) -> float:  # type: ignore[no-untyped-de
             for asset in context.selected_asset_keys:
                 yield dg.AssetMaterialization(asset_key=asset, partition=key)
 
-    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    tags = {RANGE_START: keys[0], RANGE_END: keys[-1]}
     started = time.perf_counter()
     assert dg.materialize([floor], instance=instance, tags=tags).success
     return time.perf_counter() - started

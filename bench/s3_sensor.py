@@ -23,8 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.intake.discovery import DiscoveryCursor, discover
+from pipeline.intake.discovery import discover
 from pipeline.intake.registry import UploadRegistry
+from pipeline.intake.tick import DiscoveryCursor
 from pipeline.status.store import StatusStore
 from pipeline.storage.change_feed import ListingFeed, SqsChangeFeed
 from pipeline.storage.s3 import S3Storage

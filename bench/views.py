@@ -20,9 +20,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import RANGE_END, RANGE_START
+from pipeline.domain.documents import insights_key, transcript_key
 from pipeline.domain.models import Insight, SessionAnalysis, SessionInsights, SessionState, Transcript
 from pipeline.domain.taxonomy import PATTERN_IDS, category_of
-from pipeline.stages.services import insights_key, transcript_key
 from pipeline.status.store import StatusStore
 from pipeline.storage import LocalStorage
 
@@ -64,8 +65,8 @@ def checks_overhead(root: Path, sessions: int) -> dict[str, float]:
             materialize_sessions(instance, resource, keys[:1])  # warm-up: imports, database creation
             instance.add_dynamic_partitions("sessions", keys)
             tags = {
-                "dagster/asset_partition_range_start": keys[1],
-                "dagster/asset_partition_range_end": keys[-1],
+                RANGE_START: keys[1],
+                RANGE_END: keys[-1],
             }
             started = time.perf_counter()
             result = dg.materialize(

@@ -18,14 +18,15 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from celery import Celery
 from celery.signals import worker_init
-from dagster import DagsterInstance, DagsterRunStatus, Field, IntSource
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, Field, IntSource
 from dagster._cli.api import _execute_run_command_body, _resume_run_command_body
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, ResumeRunContext, WorkerStatus
+from dagster._core.origin import JobPythonOrigin
 from dagster._grpc.types import ExecuteRunArgs, ResumeRunArgs
 from dagster._serdes import pack_value, unpack_value
 from dagster_celery.launcher import CeleryRunLauncher as StockCeleryRunLauncher
@@ -44,6 +45,13 @@ def heartbeat_key(run_id: str) -> str:
     return f"speaking-pipeline:run-heartbeat:{run_id}"
 
 
+def _origin(run: DagsterRun) -> JobPythonOrigin:
+    """A launched run always has its job's code origin; a worker cannot load the code without it."""
+    if run.job_code_origin is None:
+        raise ValueError(f"run {run.run_id} has no code origin: it cannot run on a worker")
+    return run.job_code_origin
+
+
 class CeleryRunLauncher(StockCeleryRunLauncher):
     """dagster-celery's run launcher with a heartbeat health check and a working resume."""
 
@@ -58,7 +66,7 @@ class CeleryRunLauncher(StockCeleryRunLauncher):
     @classmethod
     def config_type(cls) -> dict[str, Any]:
         return {
-            **super().config_type(),
+            **cast(dict[str, Any], super().config_type()),  # the stock launcher's fields, a dict at run time
             "heartbeat_timeout_seconds": Field(
                 IntSource,
                 is_required=False,
@@ -70,7 +78,7 @@ class CeleryRunLauncher(StockCeleryRunLauncher):
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
         args = ExecuteRunArgs(
-            job_origin=run.job_code_origin,  # type: ignore[arg-type]
+            job_origin=_origin(run),
             run_id=run.run_id,
             instance_ref=self._instance.get_ref(),
             set_exit_code_on_failure=True,
@@ -80,7 +88,7 @@ class CeleryRunLauncher(StockCeleryRunLauncher):
     def resume_run(self, context: ResumeRunContext) -> None:
         run = context.dagster_run
         args = ResumeRunArgs(
-            job_origin=run.job_code_origin,  # type: ignore[arg-type]
+            job_origin=_origin(run),
             run_id=run.run_id,
             instance_ref=self._instance.get_ref(),
             set_exit_code_on_failure=True,
@@ -174,8 +182,15 @@ def _heartbeat(client: Any, run_id: str, ttl: int, value: str) -> Iterator[None]
         thread.join(timeout=5)
 
 
-def _run_in_worker(task: Any, packed: Any, ttl: int, as_type: type, body: Callable[..., int], ok: set) -> int:
-    args = unpack_value(packed, as_type=as_type)
+def _run_in_worker(
+    task: Any,
+    packed: Any,
+    ttl: int,
+    as_type: type[ExecuteRunArgs] | type[ResumeRunArgs],
+    body: Callable[..., int],
+    ok: set[DagsterRunStatus],
+) -> int:
+    args: ExecuteRunArgs | ResumeRunArgs = unpack_value(packed, as_type=as_type)
     hostname, pid = task.request.hostname or "unknown", os.getpid()
     with DagsterInstance.get() as instance:
         run = instance.get_run_by_id(args.run_id)

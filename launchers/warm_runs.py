@@ -94,17 +94,17 @@ class WarmRunLauncher(DefaultRunLauncher):
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
         origin = run.job_code_origin
-        if not can_fork(origin):
+        if origin is None or not can_fork(origin):
             self._instance.add_run_tags(run.run_id, {LAUNCHER_TAG: "code-server"})
             super().launch_run(context)
             return
         args = ExecuteRunArgs(
-            job_origin=origin,  # type: ignore[arg-type]
+            job_origin=origin,
             run_id=run.run_id,
             instance_ref=self._instance.get_ref(),
             set_exit_code_on_failure=False,
         )
-        pointer = origin.repository_origin.code_pointer  # type: ignore[union-attr]
+        pointer = origin.repository_origin.code_pointer
         request = {"args": serialize_value(args), "cwd": getattr(pointer, "working_directory", None)}
         try:
             pid = self._fork(request)
@@ -183,11 +183,11 @@ class WarmRunLauncher(DefaultRunLauncher):
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
         worker = worker_of(run) if run is not None else None
-        if worker is None:
+        if run is None or worker is None:
             return super().terminate(run_id)  # launched through the code server
         if not run_worker_alive(run):
             return False
-        self._instance.report_run_canceling(run)  # type: ignore[arg-type]
+        self._instance.report_run_canceling(run)
         os.kill(worker[0], signal.SIGINT)  # the worker's capture_interrupts turns it into a clean cancel
         return True
 
@@ -202,8 +202,12 @@ class WarmRunLauncher(DefaultRunLauncher):
             return CheckRunHealthResult(WorkerStatus.RUNNING, "not watched: no forked worker recorded")
         if run_worker_alive(run):
             return CheckRunHealthResult(WorkerStatus.RUNNING)
-        status = self._instance.get_run_by_id(run.run_id).status  # type: ignore[union-attr]
-        if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        current = self._instance.get_run_by_id(run.run_id)
+        if current is None or current.status in (
+            DagsterRunStatus.SUCCESS,
+            DagsterRunStatus.FAILURE,
+            DagsterRunStatus.CANCELED,
+        ):
             return CheckRunHealthResult(WorkerStatus.SUCCESS)
         return CheckRunHealthResult(WorkerStatus.FAILED, f"run worker process {run.tags[PID_TAG]} is gone")
 
@@ -287,6 +291,8 @@ def _run(request: dict[str, Any]) -> int:
     if request.get("cwd"):
         os.chdir(request["cwd"])
     args = deserialize_value(request["args"], ExecuteRunArgs)
+    if args.instance_ref is None:  # the launcher always sends it; a run cannot start without an instance
+        raise ValueError(f"run {args.run_id}: no instance reference in the launch request")
     with capture_interrupts(), DagsterInstance.from_ref(args.instance_ref) as instance:
         return _execute_run_command_body(
             args.run_id, instance, lambda _: None, set_exit_code_on_failure=False

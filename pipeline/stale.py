@@ -14,9 +14,9 @@ import os
 import sys
 from collections.abc import Iterator
 
-from pipeline.config.provider_plan import ProviderPlan, provider_plan
 from pipeline.config.settings import Settings
 from pipeline.domain.models import SessionInsights
+from pipeline.providers.plan import ProviderPlan, provider_plan
 from pipeline.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)

@@ -8,22 +8,19 @@ is marked FAILED with the run's reason, unless another run has taken it over sin
 
 import dagster as dg
 
-from assets.partitions import sessions_partitions
-from pipeline.domain.models import SessionState
+from assets.partitions import RANGE_END, RANGE_START, SESSIONS
+from pipeline.stages import lifecycle
 from wiring.resources import PipelineResource
 
-UNFINISHED = {SessionState.UPLOADED, SessionState.TRANSCRIBING, SessionState.ANALYZING}
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
-
-def run_sessions(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
+def sessions_of_run(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
     """The session ids a run was asked to process, from its partition tags."""
     if key := run.tags.get("dagster/partition"):
         return [key]
     start, end = run.tags.get(RANGE_START), run.tags.get(RANGE_END)
     if not (start and end):
         return []
-    keys = instance.get_dynamic_partitions(sessions_partitions.name)  # in the order they were added
+    keys = list(instance.get_dynamic_partitions(SESSIONS))  # in the order they were added
     if start not in keys or end not in keys:
         return [k for k in (start, end) if k in keys]
     return keys[keys.index(start) : keys.index(end) + 1]
@@ -32,18 +29,12 @@ def run_sessions(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
 def mark_unfinished(
     context: dg.RunStatusSensorContext, pipeline: PipelineResource, error: str, what: str
 ) -> None:
-    """Mark FAILED (transient: a backfill redoes them) the sessions the sensor's run left unfinished."""
+    """Mark FAILED the sessions the sensor's run left unfinished (``pipeline.stages.lifecycle``)."""
     run = context.dagster_run
-    keys = run_sessions(run, context.instance)
+    keys = sessions_of_run(run, context.instance)
     if not keys:
         return
-    status = pipeline.status_store()
-    marked = []
-    for key, current in status.get_many(keys).items():
-        # A session another run has moved on since belongs to that run now.
-        if current.state in UNFINISHED and current.run_id in (None, run.run_id):
-            status.set_state(key, SessionState.FAILED, error=error, error_kind="transient", run_id=run.run_id)
-            marked.append(key)
+    marked = lifecycle.fail_unfinished(pipeline.status_store(), keys, run.run_id, error)
     if marked:
         context.log.info(f"{len(marked)} session(s) marked FAILED after run {run.run_id[:8]} {what}")
 

@@ -2,19 +2,23 @@
 
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.partitions import sessions_partitions
-from pipeline.intake.batching import PlannedRun, plan_runs
-from pipeline.intake.discovery import DiscoveryCursor, discover
+from assets.partitions import RANGE_END, RANGE_START, SESSIONS, sessions_partitions
+from pipeline.intake.batching import RunBatch, batch_uploads
+from pipeline.intake.discovery import discover
 from pipeline.intake.registry import UploadRegistry
+from pipeline.intake.tick import DiscoveryCursor
+from pipeline.stages import lifecycle
 from wiring.resources import PipelineResource
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the class
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 
-def run_request(run: PlannedRun) -> dg.RunRequest:
+def run_request(run: RunBatch) -> dg.RunRequest:
     """One session: its partition. Several: the range of the keys this tick added for them.
 
     The ``learner_id`` tag (one run per learner at a time) goes on every run of one learner. A batch
@@ -33,7 +37,9 @@ def run_request(run: PlannedRun) -> dg.RunRequest:
     )
 
 
-def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) -> dg.SensorDefinition:
+def build_uploads_sensor(
+    job: "dg.JobDefinition | UnresolvedAssetJobDefinition", interval_seconds: int
+) -> dg.SensorDefinition:
     @dg.sensor(
         name="uploads_sensor",
         job=job,
@@ -61,13 +67,14 @@ def build_uploads_sensor(job: dg.JobDefinition | object, interval_seconds: int) 
         existing = {
             u.session_id
             for u in found.ready
-            if context.instance.has_dynamic_partition(sessions_partitions.name, u.session_id)
+            if context.instance.has_dynamic_partition(SESSIONS, u.session_id)
         }
-        runs, new_keys = plan_runs(
+        runs, new_keys = batch_uploads(
             found.ready, existing, threshold=settings.batch_threshold, size=settings.batch_size
         )
         for upload in found.ready:
-            status.register(
+            lifecycle.register_upload(
+                status,
                 upload.session_id,
                 upload.learner_id,
                 media_key=upload.media_key,

@@ -1,4 +1,4 @@
-"""The composition root: the only module that imports assets/ and sensors/.
+"""The composition root: the one module that puts assets, sensors, jobs and the resource together.
 
 Definitions load lazily (``@dg.definitions``), so configuration is read when Dagster loads the
 code location, not when Python imports this module.
@@ -10,13 +10,13 @@ import os
 
 import dagster as dg
 
-from assets.partitions import GROUP, sessions_partitions
 from assets.sessions import build_session_assets
-from assets.views import VIEWS_GROUP, view_assets
-from pipeline.config.provider_plan import provider_plan
+from assets.views import view_assets
 from pipeline.config.settings import Settings
+from pipeline.providers.plan import provider_plan
 from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from sensors.uploads import build_uploads_sensor
+from wiring.jobs import reanalysis_job, session_job, views_automation_sensor
 from wiring.resources import PipelineResource
 
 
@@ -28,29 +28,8 @@ def defs() -> dg.Definitions:
         openai_key=dg.EnvVar("OPENAI_API_KEY").get_value(),
         anthropic_key=dg.EnvVar("ANTHROPIC_API_KEY").get_value(),
     )
-    session_assets = build_session_assets(plan)
-    session_job = dg.define_asset_job(
-        "session_job",
-        selection=dg.AssetSelection.groups(GROUP),
-        partitions_def=sessions_partitions,
-        description="Transcribe, analyse and profile one session (the uploads sensor's target).",
-    )
-    reanalysis_job = dg.define_asset_job(
-        "reanalysis_job",
-        selection=dg.AssetSelection.assets("insights", "pattern_profile"),
-        partitions_def=sessions_partitions,
-        description="Re-analyse sessions from their stored transcripts (after a prompt or model change).",
-    )
-    # Runs on its own (no sensor to switch on in the UI): it evaluates the views' automation conditions.
-    views_automation_sensor = dg.AutomationConditionSensorDefinition(
-        "views_automation_sensor",
-        target=dg.AssetSelection.groups(VIEWS_GROUP),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
-        description="Refreshes learner_progress and cohort_patterns after profiles change (debounced).",
-    )
     return dg.Definitions(
-        assets=[*session_assets, *view_assets],
+        assets=[*build_session_assets(plan), *view_assets],
         jobs=[session_job, reanalysis_job],
         sensors=[
             build_uploads_sensor(session_job, settings.sensor_interval_seconds),

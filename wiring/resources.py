@@ -118,7 +118,7 @@ class PipelineResource(dg.ConfigurableResource):
                 status=self.status_store(),
                 speech_to_text=cast(SpeechToText, _Lazy(lambda: build_speech_to_text(settings, openai_key))),
                 analyzer=build_analyzer(settings, anthropic_key, openai_key),
-                audio_retention=settings.audio_retention,  # type: ignore[arg-type]
+                audio_retention=settings.audio_retention,
                 breaker_threshold=settings.breaker_threshold,
             )
         return self._services

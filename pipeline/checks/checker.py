@@ -15,9 +15,11 @@ from pipeline.checks.evaluations import (
     profile_consistent,
     transcript_quality,
 )
+from pipeline.domain.documents import insights_key, profile_key, transcript_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights
-from pipeline.stages.services import Services, insights_key, profile_key, transcript_key
+from pipeline.status.store import StatusStore
+from pipeline.storage import Storage
 
 
 def _missing(what: str, session_id: str) -> CheckOutcome:
@@ -29,13 +31,14 @@ def _missing(what: str, session_id: str) -> CheckOutcome:
 class SessionChecker:
     """The three checks of a session, over one step's sessions."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, results: Storage, status: StatusStore) -> None:
+        self.results = results
+        self.status = status
         self._insights: dict[str, SessionInsights | None] = {}
 
     def _json(self, key: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self.services.results.read_bytes(key))
+            return json.loads(self.results.read_bytes(key))
         except FileNotFoundError:
             return None
 
@@ -53,10 +56,10 @@ class SessionChecker:
         return insights_grounded(doc, str(transcript.get("text", "")))
 
     def _learner_insights(self, learner_id: str) -> list[SessionInsights]:
-        for row in self.services.status.profile_rows(learner_id):
+        for row in self.status.profiles.rows(learner_id):
             if row.session_id not in self._insights:
                 try:
-                    self._insights[row.session_id] = self.services.results.read_model(
+                    self._insights[row.session_id] = self.results.read_model(
                         insights_key(row.session_id), SessionInsights
                     )
                 except (FileNotFoundError, PermanentError):
@@ -65,7 +68,7 @@ class SessionChecker:
 
     def profile(self, session_id: str) -> CheckOutcome:
         try:
-            stored = self.services.results.read_model(profile_key(session_id), PatternProfile)
+            stored = self.results.read_model(profile_key(session_id), PatternProfile)
         except FileNotFoundError:
             return _missing("pattern_profile", session_id)
         except PermanentError as exc:

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipeline.domain.models import PatternProfile, SessionInsights
+from pipeline.domain.quality import (
+    LIKELY_NO_SPEECH_ABOVE,
+    LOW_CONFIDENCE_BELOW,
+    MAX_WPM,
+    MIN_SECONDS_FOR_PACE,
+    MIN_WPM,
+    NO_SPEECH_BELOW,
+    is_truncated,
+)
 from pipeline.domain.snapshots import build_profile, snapshot_digest
 from pipeline.domain.taxonomy import PATTERN_IDS
-
-MIN_WPM, MAX_WPM = 40.0, 250.0
-MIN_SECONDS_FOR_PACE = 20.0  # a pace over a few seconds of audio means nothing
-TRUNCATION_RATIO = 0.9  # decoded audio shorter than 90 % of the declared duration is truncated
-MIN_MEAN_LOGPROB = -1.0  # the recognizer's own "low confidence" threshold (Whisper's logprob_threshold)
-MAX_NO_SPEECH_PROB = 0.6  # Whisper's no_speech_threshold
-MIN_SPEECH_RATIO = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,10 @@ def transcript_quality(doc: Mapping[str, Any]) -> CheckOutcome:
     errors, warnings = [], []
     words = int(doc.get("word_count") or 0)
     speech_ratio = _number(quality, "speech_ratio")
-    if words == 0 or (speech_ratio is not None and speech_ratio < MIN_SPEECH_RATIO):
+    if words == 0 or (speech_ratio is not None and speech_ratio < NO_SPEECH_BELOW):
         errors.append(f"no speech found ({words} words, speech ratio {speech_ratio})")
     declared, decoded = _number(quality, "declared_seconds"), _number(quality, "decoded_seconds")
-    if quality.get("truncated") is True or (
-        declared and decoded is not None and decoded < TRUNCATION_RATIO * declared
-    ):
+    if quality.get("truncated") is True or (decoded is not None and is_truncated(decoded, declared)):
         errors.append(f"truncated: decoded {decoded} s of a declared {declared} s")
     duration = _number(doc, "duration_seconds")
     wpm = _number(doc, "words_per_minute")
@@ -77,10 +77,12 @@ def transcript_quality(doc: Mapping[str, Any]) -> CheckOutcome:
         logprob = _mean(_number(seg, "avg_logprob") for seg in segments)
     if no_speech is None:
         no_speech = _mean(_number(seg, "no_speech_prob") for seg in segments)
-    if logprob is not None and logprob < MIN_MEAN_LOGPROB:
-        warnings.append(f"low recognizer confidence: mean log-probability {logprob:.2f} < {MIN_MEAN_LOGPROB}")
-    if no_speech is not None and no_speech > MAX_NO_SPEECH_PROB:
-        warnings.append(f"likely no speech: no-speech probability {no_speech:.2f} > {MAX_NO_SPEECH_PROB}")
+    if logprob is not None and logprob < LOW_CONFIDENCE_BELOW:
+        warnings.append(
+            f"low recognizer confidence: mean log-probability {logprob:.2f} < {LOW_CONFIDENCE_BELOW}"
+        )
+    if no_speech is not None and no_speech > LIKELY_NO_SPEECH_ABOVE:
+        warnings.append(f"likely no speech: no-speech probability {no_speech:.2f} > {LIKELY_NO_SPEECH_ABOVE}")
     metadata = {
         "word_count": words,
         "words_per_minute": round(wpm, 1) if wpm is not None else None,

@@ -1,1 +1,1 @@
-"""Configuration: settings from the environment and the provider plan derived from them."""
+"""Configuration: settings from environment variables, read at run time (never at import)."""

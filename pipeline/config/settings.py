@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
+
+AudioRetention = Literal["keep", "delete_after_transcription"]
 
 #: CTranslate2's compute types; ``auto`` is int8 on CPU and float16 on CUDA.
 COMPUTE_TYPES = (
@@ -57,7 +59,7 @@ class Settings:
     analyzer_provider: str = "auto"
     stt_model: str | None = None
     analyzer_model: str | None = None
-    audio_retention: str = "keep"
+    audio_retention: AudioRetention = "keep"
     quiet_seconds: float = 10.0
     sensor_interval_seconds: int = 15
     max_runs_per_tick: int = 500
@@ -98,7 +100,10 @@ class Settings:
             ),
             stt_model=env.get("STT_MODEL", "").strip() or None,
             analyzer_model=env.get("ANALYZER_MODEL", "").strip() or None,
-            audio_retention=_choice(env, "AUDIO_RETENTION", "keep", ("keep", "delete_after_transcription")),
+            audio_retention=cast(
+                AudioRetention,
+                _choice(env, "AUDIO_RETENTION", "keep", ("keep", "delete_after_transcription")),
+            ),
             quiet_seconds=_number(env, "UPLOAD_QUIET_SECONDS", cls.quiet_seconds),
             sensor_interval_seconds=int(
                 _number(env, "SENSOR_INTERVAL_SECONDS", cls.sensor_interval_seconds, 1)

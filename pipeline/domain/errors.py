@@ -1,7 +1,8 @@
-"""The one place that classifies failures.
+"""The one place that classifies failures: their kind (retry or not) and the words users read.
 
 Everything the core raises on purpose is one of two kinds, because the orchestration layer needs
-exactly one decision from it: is a retry worth paying for?
+exactly one decision from it: is a retry worth paying for? Provider SDK exceptions are translated
+into these kinds in ``pipeline.providers.cloud_errors``, using ``is_transient_status`` from here.
 """
 
 from __future__ import annotations
@@ -22,3 +23,28 @@ class PermanentError(PipelineError):
 
 class TransientError(PipelineError):
     """Timeouts, rate limits, 5xx: the same call may well succeed later."""
+
+
+#: HTTP statuses a provider answers when the same request may succeed later (with 5xx and timeouts).
+TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 429})
+
+
+def is_transient_status(status: int) -> bool:
+    """Whether a provider's HTTP error status is worth retrying: rate limits, conflicts, timeouts, 5xx."""
+    return status in TRANSIENT_HTTP_STATUSES or status >= 500
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The reason recorded on a FAILED session and shown to users, worded for the person who acts on it."""
+    if isinstance(exc, PermanentError):
+        return exc.message
+    if isinstance(exc, TransientError):
+        return f"transient failure (retried automatically with backoff): {exc.message}"
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, Dagster's interruption: not the session's fault
+        return "interrupted: the run was terminated or its worker stopped; re-materialize the session to finish it"
+    return f"unexpected error ({type(exc).__name__}): {exc}"
+
+
+def failure_kind(exc: BaseException) -> str:
+    """Permanent failures are not retried; anything else (transient, unexpected) is."""
+    return "permanent" if isinstance(exc, PermanentError) else "transient"

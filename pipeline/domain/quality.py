@@ -11,12 +11,24 @@ from collections.abc import Sequence
 
 from pipeline.domain.models import TranscriptQuality, TranscriptSegment
 
-#: Decoded under this share of the declared duration: the upload was cut off.
+# Every quality threshold, used alike by the transcript's flags (``quality_flags``, shown in its
+# metadata and errors) and by the ``transcript_quality`` check (``pipeline.checks.evaluations``).
+
+#: Decoded under this share of the declared duration: the upload was cut off (flag; check ERROR).
 TRUNCATED_BELOW = 0.9
-#: Under this share of speech, a recording is "near silent" (a learner's session is mostly talk).
+#: Under this share of speech, a recording is "near silent" (flag: a learner's session is mostly talk).
 NEAR_SILENT_BELOW = 0.2
-#: Mean token log-probability under this: the recognizer was guessing (Whisper's own fallback bound).
+#: Under this share of speech there is no speech to judge at all (check ERROR, like zero words).
+NO_SPEECH_BELOW = 0.1
+#: Mean token log-probability under this: the recognizer was guessing (Whisper's ``logprob_threshold``;
+#: flag; check WARN).
 LOW_CONFIDENCE_BELOW = -1.0
+#: No-speech probability above this: likely no speech (Whisper's ``no_speech_threshold``; check WARN).
+LIKELY_NO_SPEECH_ABOVE = 0.6
+#: A plausible speaking pace in words per minute (check WARN outside it)...
+MIN_WPM, MAX_WPM = 40.0, 250.0
+#: ...judged only over this much audio: a pace over a few seconds means nothing.
+MIN_SECONDS_FOR_PACE = 20.0
 
 
 def is_truncated(decoded_seconds: float, declared_seconds: float | None) -> bool:

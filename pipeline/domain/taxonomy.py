@@ -6,7 +6,7 @@ an LLM is given this list as an enum and the offline analyzer uses it directly.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 Category = Literal["grammar", "vocabulary", "structure"]
 Severity = Literal["high", "medium", "low"]
@@ -58,7 +58,7 @@ LABELS: dict[str, str] = {
 SEVERITY_WEIGHT: dict[str, int] = {"high": 3, "medium": 2, "low": 1}
 
 
-def category_of(pattern_id: str) -> str:
+def category_of(pattern_id: str) -> Category:
     """The category a pattern id belongs to; ``other`` is filed under structure."""
     head = pattern_id.split(".", 1)[0]
-    return head if head in CATEGORIES else "structure"
+    return cast(Category, head) if head in CATEGORIES else "structure"

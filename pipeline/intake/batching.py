@@ -14,11 +14,13 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from pipeline.intake.discovery import ReadyUpload
+from pipeline.intake.tick import ReadyUpload
 
 
 @dataclass(frozen=True)
-class PlannedRun:
+class RunBatch:
+    """The uploads one requested run takes: one session, or a batch of them."""
+
     uploads: tuple[ReadyUpload, ...]
 
     @property
@@ -38,9 +40,9 @@ class PlannedRun:
         return f"batch:{self.uploads[0].session_id}..{self.uploads[-1].session_id}:{digest}"
 
 
-def plan_runs(
+def batch_uploads(
     ready: Sequence[ReadyUpload], existing: Collection[str], *, threshold: int, size: int
-) -> tuple[list[PlannedRun], list[str]]:
+) -> tuple[list[RunBatch], list[str]]:
     """The runs for ``ready`` and the partition keys to add, in the order to add them.
 
     ``existing`` holds the session ids that already are partitions.
@@ -48,7 +50,7 @@ def plan_runs(
     new = [u for u in ready if u.session_id not in existing]
     old = [u for u in ready if u.session_id in existing]
     if len(ready) <= threshold or size < 2:
-        return [PlannedRun((u,)) for u in ready], [u.session_id for u in new]
+        return [RunBatch((u,)) for u in ready], [u.session_id for u in new]
     by_learner: dict[str, list[ReadyUpload]] = {}
     for upload in new:  # learners in the order of their first upload, each learner's own order kept
         by_learner.setdefault(upload.learner_id, []).append(upload)
@@ -56,6 +58,6 @@ def plan_runs(
     # learners with one session each share batches (none of them can hold up another learner).
     groups = [own for own in by_learner.values() if len(own) > 1]
     groups.append([own[0] for own in by_learner.values() if len(own) == 1])
-    runs = [PlannedRun(tuple(group[i : i + size])) for group in groups for i in range(0, len(group), size)]
-    runs += [PlannedRun((u,)) for u in old]
+    runs = [RunBatch(tuple(group[i : i + size])) for group in groups for i in range(0, len(group), size)]
+    runs += [RunBatch((u,)) for u in old]
     return runs, [u.session_id for run in runs for u in run.uploads if u.session_id not in existing]

@@ -1,4 +1,4 @@
-"""The upload contract: where sessions live, when one is ready, and which ids are valid.
+"""The upload contract: where sessions live, what a folder holds, and when one is ready.
 
 ``$UPLOADS_URI/<learner_id>/<session_id>/audio.<ext> | transcript.txt [+ session.json]``.
 A session is ready once its media is there and either ``session.json`` exists (the client's commit
@@ -10,35 +10,20 @@ timestamps (see ``pipeline.intake.discovery``).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from pipeline.domain.errors import PermanentError
+from pipeline.domain.ids import validate_id
 from pipeline.domain.models import SessionManifest
 from pipeline.storage import ObjectInfo, Storage
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
 TEXT_NAME = "transcript.txt"
 MANIFEST_NAME = "session.json"
 MEDIA_NAMES = (TEXT_NAME, *(f"audio.{ext}" for ext in AUDIO_EXTENSIONS))
-
-
-def is_valid_id(value: str | None) -> bool:
-    return bool(value) and ID_RE.fullmatch(value) is not None  # type: ignore[arg-type]
-
-
-def validate_id(value: str, kind: str = "session id") -> str:
-    """Return ``value`` if it is a valid learner or session id, else raise a PermanentError saying why."""
-    if not ID_RE.fullmatch(value):
-        raise PermanentError(
-            f"invalid {kind} {value[:80]!r}: ids must be 1-64 characters of letters, digits, '_' or '-', "
-            "starting with a letter or digit; rename the upload folder"
-        )
-    return value
 
 
 @dataclass(frozen=True)

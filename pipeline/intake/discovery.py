@@ -15,72 +15,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from pipeline.domain.ids import is_valid_id
 from pipeline.intake.contract import (
     Rejection,
     SessionUpload,
     content_version,
     group_sessions,
-    is_valid_id,
     load_session,
 )
 from pipeline.intake.registry import FolderRow, UploadRegistry
+from pipeline.intake.tick import Discovery, DiscoveryCursor, ReadyUpload
 from pipeline.status.store import StatusStore
 from pipeline.storage import ObjectInfo, Storage
 from pipeline.storage.change_feed import ChangeFeed, ListingFeed
 
 #: A folder that never receives its media is reported after this long (and processed if it comes).
 PENDING_LIMIT_SECONDS = 24 * 3600.0
-
-
-@dataclass
-class DiscoveryCursor:
-    tick: int = 0  # the last tick the daemon committed
-    feed: dict[str, Any] = field(default_factory=dict)  # a feed state from an older release's cursor
-
-    def to_json(self) -> str:
-        return json.dumps({"v": 2, "tick": self.tick, **({"feed": self.feed} if self.feed else {})})
-
-    @classmethod
-    def from_json(cls, raw: str | None) -> DiscoveryCursor:
-        """Parse a stored cursor; an unreadable or older one restarts at tick 0 (the registry remembers)."""
-        try:
-            data = json.loads(raw or "{}")
-            return cls(int(data.get("tick", 0)), dict(data.get("feed", {})))
-        except (ValueError, TypeError, AttributeError):
-            return cls()
-
-
-@dataclass(frozen=True)
-class ReadyUpload:
-    """A session folder to run now, at one content version of its media."""
-
-    learner_id: str
-    session_id: str
-    media_key: str
-    version: str
-    seen_at: float  # when the sensor first saw this version (its own clock)
-    reupload: bool  # an earlier version of it was already requested
-
-    @property
-    def short_version(self) -> str:
-        return hashlib.sha256(self.version.encode()).hexdigest()[:12]
-
-    @property
-    def run_key(self) -> str:
-        return f"{self.session_id}:{self.short_version}"
-
-
-@dataclass
-class Discovery:
-    ready: list[ReadyUpload]  # to request this tick, oldest first
-    rejected: list[Rejection]  # newly rejected folders (each is reported once)
-    waiting: int  # folders not ready yet (settling, or no media)
-    backlog: int  # ready, beyond this tick's limit: requested by the next ticks
-    listings: int  # storage listings this tick
-    cursor: DiscoveryCursor
 
 
 def _version(storage: Storage, media: ObjectInfo, row: FolderRow | None) -> str:
@@ -97,7 +49,7 @@ def _version(storage: Storage, media: ObjectInfo, row: FolderRow | None) -> str:
         return content_version(media, hashlib.file_digest(handle, "sha256").hexdigest())
 
 
-def _observe(storage: Storage, upload: SessionUpload, row: FolderRow | None, now: float) -> FolderRow:
+def _folder_row(storage: Storage, upload: SessionUpload, row: FolderRow | None, now: float) -> FolderRow:
     """The folder's registry row as listed now: what changed keeps its identity, the rest its history."""
     listing = hashlib.sha256(
         json.dumps(sorted((name, info.version) for name, info in upload.files.items())).encode()
@@ -135,8 +87,11 @@ def _adopt(status: StatusStore, rows: dict[str, FolderRow], new: set[str]) -> No
     known = status.get_many(rows[f].session_id for f in candidates)
     for folder in candidates:
         row, session = rows[folder], known.get(rows[folder].session_id)
-        adopt = session is not None and session.learner_id == row.learner_id
-        if adopt and session.upload_version in (None, row.content_version):
+        if (
+            session is not None
+            and session.learner_id == row.learner_id
+            and session.upload_version in (None, row.content_version)
+        ):
             rows[folder] = row.with_(requested_version=row.content_version, open=False)
 
 
@@ -151,9 +106,58 @@ def discover(
     max_sessions: int = 500,
     feed: ChangeFeed | None = None,
 ) -> Discovery:
-    """One tick: what is ready to run now (at most ``max_sessions``), what waits, what is rejected."""
+    """One tick: what is ready to run now (at most ``max_sessions``), what waits, what is rejected.
+
+    Four phases: *observe* what changed (a listing or the feed's events) as registry rows, *classify*
+    each row (processed, ready, waiting, or rejected after a day without media), *select* the ready
+    ones this tick requests (session ids owned by one learner, oldest first, at most
+    ``max_sessions``), and *persist* the rows and the rejections.
+    """
     registry.settle(cursor.tick)
     tick = cursor.tick + 1
+    seen = _observe(storage, registry, status, cursor, tick, now, feed)
+    sorted_rows = _classify(seen.rows, now, quiet_seconds)
+    chosen = _select(status, seen.rows, sorted_rows.candidates, max_sessions, tick)
+    rejected = seen.rejected + sorted_rows.rejected + chosen.rejected
+    fresh = _persist(registry, status, seen, chosen.ready, rejected)
+    return Discovery(
+        [
+            ReadyUpload(
+                r.learner_id,
+                r.session_id,
+                r.media_key or "",
+                r.content_version or "",
+                r.changed_at,
+                r.requested_version is not None,
+            )
+            for r in chosen.ready
+        ],
+        [r for r in rejected if fresh.get(r.folder) == r.message],
+        sorted_rows.waiting,
+        chosen.backlog,
+        seen.listings,
+        DiscoveryCursor(tick),
+    )
+
+
+@dataclass
+class _Observed:
+    rows: dict[str, FolderRow]  # every folder this tick looks at, as observed now
+    known: dict[str, FolderRow]  # the same folders as the registry had them
+    rejected: list[Rejection]  # folders that break the contract by their names alone
+    listings: int
+
+
+def _observe(
+    storage: Storage,
+    registry: UploadRegistry,
+    status: StatusStore,
+    cursor: DiscoveryCursor,
+    tick: int,
+    now: float,
+    feed: ChangeFeed | None,
+) -> _Observed:
+    """Phase 1: the folders that changed (every folder, with a listing) as registry rows."""
     listing_mode = feed is None or isinstance(feed, ListingFeed)
     if listing_mode:
         uploads, rejected = group_sessions(storage.list())
@@ -174,10 +178,22 @@ def discover(
     rows = dict(known) if not listing_mode else {}
     for upload in uploads:
         try:
-            rows[upload.prefix] = _observe(storage, upload, known.get(upload.prefix), now)
+            rows[upload.prefix] = _folder_row(storage, upload, known.get(upload.prefix), now)
         except FileNotFoundError:
             continue  # removed while we looked: the next tick sees what is left
     _adopt(status, rows, set(rows) - set(known))
+    return _Observed(rows, known, rejected, listings)
+
+
+@dataclass
+class _Classified:
+    candidates: list[FolderRow]  # ready at a version no run was requested for
+    waiting: int  # not ready yet (settling, or no media)
+    rejected: list[Rejection]  # no media after a day
+
+
+def _classify(rows: dict[str, FolderRow], now: float, quiet_seconds: float) -> _Classified:
+    """Phase 2: each row processed, ready, waiting, or rejected (``rows`` get their ``open`` flag)."""
     candidates, waiting, reports = [], 0, []
     for folder, row in rows.items():
         if row.requested_version is not None and row.content_version in (None, row.requested_version):
@@ -198,6 +214,20 @@ def discover(
         else:
             waiting += 1
             rows[folder] = row.with_(open=True)
+    return _Classified(candidates, waiting, reports)
+
+
+@dataclass
+class _Selection:
+    ready: list[FolderRow]  # requested by this tick, oldest first
+    backlog: int  # ready beyond this tick's limit
+    rejected: list[Rejection]  # session ids another learner owns
+
+
+def _select(
+    status: StatusStore, rows: dict[str, FolderRow], candidates: list[FolderRow], max_sessions: int, tick: int
+) -> _Selection:
+    """Phase 3: the candidates this tick requests, marked pending under its number; the rest wait."""
     selected, collisions = _owned(status, sorted(candidates, key=lambda r: (r.changed_at, r.folder)))
     for row in collisions:
         rows[row.folder] = row.with_(open=False)
@@ -206,9 +236,7 @@ def discover(
         rows[row.folder] = row.with_(open=True)
     for row in ready:
         rows[row.folder] = row.with_(pending_version=row.content_version, pending_tick=tick, open=False)
-    registry.save(row for folder, row in rows.items() if known.get(folder) != row)
-    registry.clear_rejections(row.folder for row in ready)
-    rejected += reports + [
+    rejected = [
         Rejection(
             row.folder,
             row.learner_id,
@@ -218,25 +246,20 @@ def discover(
         )
         for row, owner in collisions.items()
     ]
-    fresh = dict(registry.record_rejections((r.folder, r.message) for r in rejected))
-    return Discovery(
-        [
-            ReadyUpload(
-                r.learner_id,
-                r.session_id,
-                r.media_key or "",
-                r.content_version or "",
-                r.changed_at,
-                r.requested_version is not None,
-            )
-            for r in ready
-        ],
-        [r for r in rejected if fresh.get(r.folder) == r.message],
-        waiting,
-        len(selected) - len(ready),
-        listings,
-        DiscoveryCursor(tick),
-    )
+    return _Selection(ready, len(selected) - len(ready), rejected)
+
+
+def _persist(
+    registry: UploadRegistry,
+    status: StatusStore,
+    seen: _Observed,
+    ready: list[FolderRow],
+    rejected: list[Rejection],
+) -> dict[str, str]:
+    """Phase 4: store the rows that changed and the rejections; the rejections new this tick, by folder."""
+    registry.save(row for folder, row in seen.rows.items() if seen.known.get(folder) != row)
+    status.rejections.clear(row.folder for row in ready)
+    return dict(status.rejections.record((r.folder, r.message) for r in rejected))
 
 
 def _owned(status: StatusStore, rows: list[FolderRow]) -> tuple[list[FolderRow], dict[FolderRow, str]]:

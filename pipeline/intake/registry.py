@@ -1,4 +1,4 @@
-"""The uploads registry: every session folder the sensor has seen, its content version, and rejections.
+"""The uploads registry: every session folder the sensor has seen and its content version.
 
 Discovery decides by identity: a folder is new when the registry has no row for it, and changed
 when its media's content version (sha256 of the bytes on a local folder, the ETag on S3) differs
@@ -7,10 +7,9 @@ cursor holds only a tick number: a tick marks what it requests as *pending* unde
 the next tick confirms those marks if the cursor it receives says that tick was committed, or drops
 them if not (the daemon never stored that tick, so its runs must be requested again).
 
-Rejected folders (invalid ids, an id owned by another learner, no media after a day) live in their
-own table under the folder path as uploaded, so they can never touch a valid session's row. A
-change feed's own state (SQS receipt handles to acknowledge) is kept per tick here too, so the
-cursor stays a number.
+Rejected folders are kept in the status store (``pipeline.status.rejections``), where operators
+list them. A change feed's own state (SQS receipt handles to acknowledge) is kept per tick here
+too, so the cursor stays a number.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipeline.domain.models import utcnow
-from pipeline.status.store import ensure_columns, metadata
+from pipeline.status.schema import ensure_columns, metadata
 
 registry_table = sa.Table(
     "upload_registry",
@@ -43,15 +41,6 @@ registry_table = sa.Table(
     sa.Column("pending_version", sa.String(128), nullable=True),  # requested by tick `pending_tick`
     sa.Column("pending_tick", sa.Integer, nullable=True),
     sa.Column("open", sa.Boolean, nullable=False, index=True),  # waiting, ready or in the backlog
-)
-
-rejections_table = sa.Table(
-    "upload_rejections",
-    metadata,
-    sa.Column("folder", sa.String(1024), primary_key=True),  # as uploaded, never truncated
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
 )
 
 feed_state_table = sa.Table(
@@ -85,18 +74,10 @@ class FolderRow:
     open: bool = True
 
     def with_(self, **changes: object) -> FolderRow:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]  # replace() is typed per field; the dataclass checks names at run time
 
 
 _FIELDS = [f.name for f in fields(FolderRow)]
-
-
-@dataclass(frozen=True)
-class RejectionRow:
-    folder: str
-    reason: str
-    first_seen: object
-    last_seen: object
 
 
 class UploadRegistry:
@@ -104,9 +85,8 @@ class UploadRegistry:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[registry_table, rejections_table, feed_state_table])
+        metadata.create_all(engine, tables=[registry_table, feed_state_table])
         ensure_columns(engine, registry_table)
-        ensure_columns(engine, rejections_table)
 
     def settle(self, committed_tick: int) -> None:
         """Confirm the marks of committed ticks; drop those of ticks the daemon never committed."""
@@ -182,42 +162,3 @@ class UploadRegistry:
                 chunk = folders[start : start + _CHUNK]
                 found += [r.folder for r in conn.execute(sa.select(t.c.folder).where(t.c.folder.in_(chunk)))]
         return found
-
-    def record_rejections(self, rejections: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Record ``(folder, reason)`` pairs; returns those that are new or whose reason changed."""
-        pairs = dict(rejections)
-        if not pairs:
-            return []
-        t = rejections_table
-        now = utcnow()
-        known: dict[str, str] = {}
-        with self.engine.connect() as conn:
-            keys = sorted(pairs)
-            for start in range(0, len(keys), _CHUNK):
-                query = sa.select(t.c.folder, t.c.reason).where(t.c.folder.in_(keys[start : start + _CHUNK]))
-                known.update({r.folder: r.reason for r in conn.execute(query)})
-        fresh = [(folder, reason) for folder, reason in pairs.items() if known.get(folder) != reason]
-        with self.engine.begin() as conn:
-            for folder, reason in fresh:
-                if folder in known:
-                    conn.execute(t.update().where(t.c.folder == folder).values(reason=reason, last_seen=now))
-                else:
-                    conn.execute(
-                        t.insert().values(folder=folder, reason=reason, first_seen=now, last_seen=now)
-                    )
-        return fresh
-
-    def clear_rejections(self, folders: Iterable[str]) -> None:
-        """Forget rejections that no longer hold (e.g. the media arrived after a day)."""
-        folders = sorted(set(folders))
-        if folders:
-            with self.engine.begin() as conn:
-                conn.execute(rejections_table.delete().where(rejections_table.c.folder.in_(folders)))
-
-    def rejections(self) -> list[RejectionRow]:
-        t = rejections_table
-        with self.engine.connect() as conn:
-            return [
-                RejectionRow(r.folder, r.reason, r.first_seen, r.last_seen)
-                for r in conn.execute(sa.select(t).order_by(t.c.folder))
-            ]

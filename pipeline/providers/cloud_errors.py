@@ -1,4 +1,4 @@
-"""Classify OpenAI and Anthropic SDK exceptions as PermanentError or TransientError.
+"""Translate OpenAI and Anthropic SDK exceptions into the core's PermanentError or TransientError.
 
 The SDKs have already made their own bounded retries (honouring ``retry-after``) by the time an
 exception reaches us, so a transient result here means "the provider is struggling right now" and
@@ -15,10 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.domain.errors import PermanentError, PipelineError, TransientError
+from pipeline.domain.errors import PermanentError, PipelineError, TransientError, is_transient_status
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|[A-Za-z0-9_\-]{32,})")
-_TRANSIENT_STATUS = {408, 409, 429}
 _TOO_LONG = re.compile(r"prompt is too long|context (length|limit|window)", re.IGNORECASE)
 
 
@@ -121,7 +120,7 @@ def _classify_status(
         )
     if status == 413:
         return PermanentError(f"{vendor.label} rejected the request as too large (413): {detail}")
-    if status in _TRANSIENT_STATUS or status >= 500:
+    if is_transient_status(status):
         kind = "overloaded" if status == 529 or err_type == "overloaded_error" else "unavailable"
         if status == 429:
             kind = "rate limited"

@@ -1,19 +1,28 @@
-"""Memoization of paid provider results.
+"""Memoization of paid provider results: whole stage results, and single requests of a split input.
 
 Keyed by (input content hash, provider, model, prompt version): a retry or re-execution never pays
 twice for a step that already succeeded, while a prompt or model change gets a new key and recomputes.
+
+A provider that splits its input into several paid requests (speech-to-text chunks of a long
+recording, analysis parts of a long transcript) stores each request's result under a key it derives
+from everything the result depends on (``chunk_key``), through a ``ChunkCache``: a retry after a
+failure on request k pays only for requests k onwards. The stage hands the provider one stage of its
+memo (``Memo.stage``); a provider given none simply pays for every request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from pipeline.storage import Storage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -61,3 +70,28 @@ class StageCache:
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.memo.put(self.name, key, value)
+
+
+class ChunkCache(Protocol):
+    """Stored results of single provider requests, by key; ``get`` returns None on a miss."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+def chunk_key(payload: bytes, *parts: str) -> str:
+    """The key of one request: the hash of what is sent, and whatever else shapes the answer."""
+    digest = hashlib.sha256(payload).hexdigest()
+    return hashlib.sha256(json.dumps([digest, *parts]).encode()).hexdigest()
+
+
+def call_with_cache(method: Callable[..., T], chunk_cache: ChunkCache | None, *args: Any, **kwargs: Any) -> T:
+    """``method(*args, **kwargs)``, with ``chunk_cache=`` added when the method takes one.
+
+    The cache is an optional capability, not part of the provider Protocols, so a provider with
+    nothing to reuse (a local recognizer, the rules) keeps the plain signature.
+    """
+    if chunk_cache is not None and "chunk_cache" in inspect.signature(method).parameters:
+        kwargs["chunk_cache"] = chunk_cache
+    return method(*args, **kwargs)

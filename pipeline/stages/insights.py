@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 
+from pipeline.domain.documents import insights_key, transcript_key
 from pipeline.domain.errors import PermanentError
+from pipeline.domain.ids import validate_id
 from pipeline.domain.models import SessionInsights, SessionState, Transcript
 from pipeline.domain.snapshots import pattern_counts
-from pipeline.intake.contract import validate_id
 from pipeline.providers.analysis import AnalysisResult, analyze_text
 from pipeline.providers.analysis.guard import enforce_verbatim
 from pipeline.providers.memo import sha256_hex
-from pipeline.stages.lifecycle import tracked
-from pipeline.stages.services import Services, insights_key, transcript_key
+from pipeline.stages import lifecycle
+from pipeline.stages.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def analyze_session(services: Services, session_id: str) -> SessionInsights:
     Insights already stored for the same transcript text and analyzer plan are returned as they are.
     """
     validate_id(session_id)
-    with tracked(services.status, session_id, SessionState.ANALYZING, services.run_id):
+    with lifecycle.tracked(services.status, session_id, SessionState.ANALYZING, services.run_id):
         transcript = load_transcript(services, session_id)
         text_digest = sha256_hex(transcript.text.encode())
         analyzer = services.analyzer
@@ -103,5 +104,5 @@ def analyze_session(services: Services, session_id: str) -> SessionInsights:
             )
             services.results.write_model(insights_key(session_id), document)
         # The profile index follows every insights write, before the profile pass that reads it.
-        services.status.save_pattern_counts(session_id, pattern_counts(document), document.recorded_at)
+        services.status.profiles.save_counts(session_id, pattern_counts(document), document.recorded_at)
         return document

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pipeline.domain.documents import insights_key, profile_key
 from pipeline.domain.errors import PermanentError
-from pipeline.domain.models import PatternProfile, SessionInsights, SessionState
+from pipeline.domain.ids import validate_id
+from pipeline.domain.models import PatternProfile, SessionInsights
 from pipeline.domain.snapshots import ProfileEntry, entry_of, iter_snapshots, pattern_counts, snapshot_digest
-from pipeline.intake.contract import validate_id
-from pipeline.stages.lifecycle import describe_failure, failure_kind
-from pipeline.stages.services import Services, insights_key, profile_key
-from pipeline.status.store import ProfileRow
+from pipeline.stages import lifecycle
+from pipeline.stages.services import Services
+from pipeline.status.profile_index import ProfileRow
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _indexed_entry(services: Services, row: ProfileRow) -> ProfileEntry | None:
         doc = services.results.read_model(insights_key(row.session_id), SessionInsights)
     except FileNotFoundError:
         return None  # not analysed (yet): its own run will refresh the snapshots after it
-    services.status.save_pattern_counts(row.session_id, pattern_counts(doc), doc.recorded_at)
+    services.status.profiles.save_counts(row.session_id, pattern_counts(doc), doc.recorded_at)
     return entry_of(doc)
 
 
@@ -64,8 +65,8 @@ def _learner_pass(
     entries: dict[str, ProfileEntry] = {}
     digests: dict[str, str | None] = {}
     indexed: dict[str, dict[str, int] | None] = {}
-    with services.status.learner_lock(learner_id):
-        for row in services.status.profile_rows(learner_id):
+    with services.status.locks.hold(learner_id):
+        for row in services.status.profiles.rows(learner_id):
             digests[row.session_id] = row.profile_digest
             indexed[row.session_id] = row.pattern_counts
             if row.session_id in own:
@@ -76,7 +77,7 @@ def _learner_pass(
         for session_id, doc in own.items():
             entries[session_id] = entry_of(doc)  # the run's own, as just stored (registered or not)
             if indexed.get(session_id) != entries[session_id].counts:
-                services.status.save_pattern_counts(
+                services.status.profiles.save_counts(
                     session_id, dict(entries[session_id].counts), doc.recorded_at
                 )
         first = min((entries[s].recorded_at, s) for s in own)
@@ -99,7 +100,7 @@ def _learner_pass(
                 outcome = outcomes[latest_own or min(own)]
                 outcome.refreshed.append(session_id)
                 outcome.digests[session_id] = digest
-        services.status.save_profile_digests(written)
+        services.status.profiles.save_digests(written)
     return outcomes
 
 
@@ -130,19 +131,13 @@ def profile_sessions(services: Services, session_ids: Sequence[str]) -> list[Pro
             outcomes.update({s: ProfileOutcome(s, error=exc) for s in own})
     for outcome in outcomes.values():
         if outcome.error is None:
-            services.status.set_state(outcome.session_id, SessionState.DONE, run_id=services.run_id)
+            lifecycle.finish(services.status, outcome.session_id, services.run_id)
             if outcome.refreshed:
                 log.info(
                     "session %s: refreshed %d later snapshot(s)", outcome.session_id, len(outcome.refreshed)
                 )
         else:
-            services.status.set_state(
-                outcome.session_id,
-                SessionState.FAILED,
-                error=describe_failure(outcome.error),
-                error_kind=failure_kind(outcome.error),
-                run_id=services.run_id,
-            )
+            lifecycle.fail(services.status, outcome.session_id, outcome.error, services.run_id)
     return [outcomes[s] for s in session_ids if s in outcomes]
 
 

@@ -9,15 +9,17 @@ gets one ``StageEvent`` per session and stage as it happens, to record it at onc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pipeline.domain.documents import profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionState, Transcript
+from pipeline.stages import lifecycle
 from pipeline.stages.insights import analyze_session
 from pipeline.stages.pattern_profile import profile_sessions
-from pipeline.stages.services import Services, profile_key
+from pipeline.stages.services import Services
 from pipeline.stages.transcript import transcribe_session
 
 
@@ -30,7 +32,10 @@ class Stage(StrEnum):
 
 
 STAGES = (Stage.TRANSCRIPT, Stage.INSIGHTS, Stage.PROFILE)
-_PER_SESSION = {Stage.TRANSCRIPT: transcribe_session, Stage.INSIGHTS: analyze_session}
+_PER_SESSION: dict[Stage, Callable[[Services, str], Transcript | SessionInsights]] = {
+    Stage.TRANSCRIPT: transcribe_session,
+    Stage.INSIGHTS: analyze_session,
+}
 
 Document = Transcript | SessionInsights | PatternProfile
 
@@ -99,7 +104,12 @@ def run_sessions(
         if Stage.PROFILE in todo:
             to_profile.append(session_id)
         else:
-            _finish(services, session_id)
+            lifecycle.pause(
+                services.status,
+                session_id,
+                profiled=services.results.exists(profile_key(session_id)),
+                run_id=services.run_id,
+            )
     for outcome in profile_sessions(services, to_profile):
         yield StageEvent(
             outcome.session_id,
@@ -108,11 +118,3 @@ def run_sessions(
             outcome.error,
             tuple((later, outcome.digests[later]) for later in outcome.refreshed),
         )
-
-
-def _finish(services: Services, session_id: str) -> None:
-    """A run that stops before the profile (e.g. transcript only) still leaves a final state."""
-    if services.results.exists(profile_key(session_id)):
-        services.status.set_state(session_id, SessionState.DONE, run_id=services.run_id)
-    else:
-        services.status.set_state(session_id, SessionState.UPLOADED, run_id=services.run_id)

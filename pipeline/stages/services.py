@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
+from pipeline.config.settings import AudioRetention
 from pipeline.domain.errors import PermanentError
 from pipeline.providers.analysis import Analyzer
 from pipeline.providers.breaker import CircuitBreaker
@@ -18,7 +19,6 @@ from pipeline.storage import Storage
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-AudioRetention = Literal["keep", "delete_after_transcription"]
 
 
 @dataclass
@@ -52,15 +52,3 @@ class Services:
         except PermanentError as exc:
             log.warning("session %s: recomputing the %s: %s", session_id, what, exc.message)
             return None
-
-
-def transcript_key(session_id: str) -> str:
-    return f"transcripts/{session_id}.json"
-
-
-def insights_key(session_id: str) -> str:
-    return f"insights/{session_id}.json"
-
-
-def profile_key(session_id: str) -> str:
-    return f"pattern_profiles/{session_id}.json"

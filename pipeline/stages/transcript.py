@@ -6,8 +6,11 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
+from pipeline.domain.documents import transcript_key
 from pipeline.domain.errors import PermanentError
+from pipeline.domain.ids import validate_id
 from pipeline.domain.models import (
     SessionState,
     Transcript,
@@ -23,12 +26,11 @@ from pipeline.intake.contract import (
     load_session,
     read_manifest,
     split_key,
-    validate_id,
 )
 from pipeline.providers.memo import sha256_hex
 from pipeline.providers.speech_to_text import SpeechResult, transcribe_audio
-from pipeline.stages.lifecycle import tracked
-from pipeline.stages.services import Services, transcript_key
+from pipeline.stages import lifecycle
+from pipeline.stages.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -169,14 +171,14 @@ def transcribe_session(services: Services, session_id: str) -> Transcript:
     A transcript already stored for the same media and provider plan is returned as it is.
     """
     validate_id(session_id)
-    with tracked(services.status, session_id, SessionState.TRANSCRIBING, services.run_id):
+    with lifecycle.tracked(services.status, session_id, SessionState.TRANSCRIBING, services.run_id):
         stored = services.stored_result(session_id, transcript_key(session_id), Transcript, "transcript")
         upload = find_upload(services, session_id)
         if stored is not None and _reusable(services, stored, upload):
             log.info("session %s: the stored transcript stands for the current upload", session_id)
-            services.status.set_state(
+            lifecycle.identify(
+                services.status,
                 session_id,
-                SessionState.TRANSCRIBING,
                 learner_id=stored.learner_id,
                 recorded_at=stored.recorded_at,
                 run_id=services.run_id,
@@ -195,13 +197,14 @@ def _transcribe(services: Services, session_id: str, upload: SessionUpload) -> T
     assert media is not None
     manifest = read_manifest(services.uploads, upload)
     recorded_at = manifest.recorded_at or datetime.fromtimestamp(media.modified, UTC)
-    services.status.set_state(
+    lifecycle.identify(
+        services.status,
         session_id,
-        SessionState.TRANSCRIBING,
         learner_id=upload.learner_id,
         recorded_at=recorded_at,
         run_id=services.run_id,
     )
+    source: Literal["audio", "text"]
     name = media.key.rsplit("/", 1)[-1]
     if name == TEXT_NAME:
         raw = services.uploads.read_bytes(media.key)

@@ -12,7 +12,6 @@ from pipeline.domain.models import SessionState
 def main(argv: list[str] | None = None) -> int:
     """``python -m pipeline.status [--learner ID] [--state FAILED] [--rejected]``; reads STATUS_DB_URL."""
     from pipeline.config.settings import Settings
-    from pipeline.intake.registry import UploadRegistry
     from pipeline.status.store import StatusStore
 
     parser = argparse.ArgumentParser(prog="python -m pipeline.status", description=main.__doc__)
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     # Rejected folders are not sessions: they are listed under their folder path, as uploaded.
     rejections = [
         r
-        for r in UploadRegistry(store.engine).rejections()
+        for r in store.rejections.list()
         if args.learner is None or r.folder.split("/", 1)[0] == args.learner
     ]
     if rejections and not args.state:

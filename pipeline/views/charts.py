@@ -7,14 +7,19 @@ draws no chart (and the code location's load) never pays matplotlib's import.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 WIDTH, HEIGHT, DPI = 6.0, 2.6, 72  # small on purpose: every chart rides in event metadata
 MAX_LEARNERS, MAX_PATTERNS, MAX_SESSIONS, MAX_WEEKS = 4, 4, 12, 8
 
 
-def _figure(rows: int = 1):  # type: ignore[no-untyped-def]
+def _figure(rows: int = 1) -> tuple[Figure, list[Axes]]:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -24,7 +29,7 @@ def _figure(rows: int = 1):  # type: ignore[no-untyped-def]
     return figure, [row[0] for row in axes]
 
 
-def _png(figure) -> bytes:  # type: ignore[no-untyped-def]
+def _png(figure: Figure) -> bytes:
     from matplotlib import pyplot as plt
 
     buffer = io.BytesIO()
@@ -42,8 +47,8 @@ def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
     """Per learner (most sessions first): top patterns' occurrences per 100 words, session by session."""
     if rates.empty:
         return None
-    learners = rates.groupby("learner_id")["session_id"].nunique().sort_values(ascending=False)
-    learners = learners.head(MAX_LEARNERS).index.tolist()
+    by_sessions = rates.groupby("learner_id")["session_id"].nunique().sort_values(ascending=False)
+    learners = by_sessions.head(MAX_LEARNERS).index.tolist()
     figure, axes = _figure(len(learners))
     for ax, learner in zip(axes, learners, strict=True):
         mine = rates[rates["learner_id"] == learner]

@@ -106,7 +106,7 @@ def ordered_sessions(sessions: pd.DataFrame, window: int = WINDOW) -> pd.DataFra
     return s
 
 
-def _rate(patterns: pd.DataFrame, words: pd.Series, mask: str, index: pd.MultiIndex) -> pd.Series:
+def _rate(patterns: pd.DataFrame, words: pd.Series, mask: str, index: pd.Index) -> pd.Series:
     occurrences = patterns[patterns[mask]].groupby(["learner_id", "pattern_id"])["frequency"].sum()
     occurrences = occurrences.reindex(index, fill_value=0)
     total_words = words.reindex(index.get_level_values("learner_id")).to_numpy(dtype="float64")

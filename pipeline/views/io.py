@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.domain.documents import insights_key, transcript_key
 from pipeline.domain.models import SessionState, SessionStatus
-from pipeline.stages.services import insights_key, transcript_key
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage
 from pipeline.views.frames import PATTERN_COLUMNS, SESSION_COLUMNS, typed
@@ -59,7 +59,7 @@ def _session_rows(results: Storage, status: SessionStatus) -> tuple[dict, list[d
         "analysed": analysed,
     }
     patterns: list[dict] = []
-    if analysed:
+    if analysed and insights is not None:
         row["recorded_at"] = pd.Timestamp(insights["recorded_at"])  # what the profile orders by
         counts: dict[str, int] = {}
         for insight in insights["analysis"]["insights"]:

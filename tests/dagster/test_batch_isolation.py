@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.partitions import sessions_partitions
+from assets.partitions import RANGE_END, RANGE_START, sessions_partitions
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
 from tests.support.materialize import materialize_sessions, offline_assets, offline_resource
@@ -99,14 +99,14 @@ def test_reanalysis_with_one_missing_transcript_leaves_nine_consistent_profiles(
         doc["prompt_version"] = "old-prompt"
         path.write_text(json.dumps(doc))
         old = SessionInsights.model_validate(doc)
-        status.save_pattern_counts(key, pattern_counts(old), old.recorded_at)
+        status.profiles.save_counts(key, pattern_counts(old), old.recorded_at)
     monkeypatch.setenv("STT_PROVIDER", "offline")
     monkeypatch.setenv("ANALYZER_PROVIDER", "offline")
     job = defs().get_job_def("reanalysis_job")
     result = job.execute_in_process(
         instance=instance,
         resources={"pipeline": resource},
-        tags={"dagster/asset_partition_range_start": "k0", "dagster/asset_partition_range_end": "k9"},
+        tags={RANGE_START: "k0", RANGE_END: "k9"},
         raise_on_error=False,
     )
     assert not result.success
@@ -165,7 +165,7 @@ def test_a_corrupt_stored_insights_document_fails_once_and_permanently(
         instance=instance,
         resources={"pipeline": resource},
         selection=["pattern_profile"],
-        tags={"dagster/asset_partition_range_start": "k0", "dagster/asset_partition_range_end": "k2"},
+        tags={RANGE_START: "k0", RANGE_END: "k2"},
         raise_on_error=False,
     )
     assert not result.success and steps_started(result) == 1
@@ -183,8 +183,8 @@ def test_a_retry_redoes_only_the_sessions_the_run_has_not_materialized(
     tmp_path: Path, uploads_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from assets.sessions import build_session_assets
-    from pipeline.config.provider_plan import provider_plan
     from pipeline.config.settings import Settings
+    from pipeline.providers.plan import provider_plan
     from tests.support.fake_api import FakeAPI
 
     keys = ten_sessions(uploads_dir)[:4]
@@ -207,8 +207,8 @@ def test_a_retry_redoes_only_the_sessions_the_run_has_not_materialized(
             instance=instance,
             resources={"pipeline": resource},
             tags={
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
+                RANGE_START: keys[0],
+                RANGE_END: keys[-1],
             },
         )
         retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import RANGE_END, RANGE_START
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
-from sensors.failures import RANGE_END, RANGE_START, session_run_canceled_sensor, session_run_failure_sensor
+from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from tests.support.materialize import materialize_sessions, offline_resource
 from tests.support.sessions import add_session
 

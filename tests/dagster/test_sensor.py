@@ -7,14 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.partitions import RANGE_END, RANGE_START
 from pipeline.domain.models import SessionState
-from pipeline.intake.registry import UploadRegistry
 from pipeline.status.store import StatusStore
 from tests.support.materialize import offline_resource
 from tests.support.sessions import add_session
 from wiring.definitions import defs
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @pytest.fixture
@@ -94,7 +92,7 @@ def test_invalid_ids_fail_visibly_and_never_stop_the_others(
     assert [r.partition_key for r in data.run_requests] == ["good"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     assert status.get("bad.id") is None  # not a session: recorded under its folder instead
-    [rejection] = UploadRegistry(status.engine).rejections()
+    [rejection] = status.rejections.list()
     assert rejection.folder == "ana/bad.id" and "invalid session id" in rejection.reason
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from assets.metadata import insights_metadata, transcript_metadata
+from assets.partitions import RANGE_END, RANGE_START
 from assets.views import VIEWS_GROUP, view_assets
 from pipeline.domain.models import SessionAnalysis, SessionInsights, Transcript
 from tests.support.documents import insight
@@ -124,7 +125,7 @@ def test_checks_pass_on_good_sessions_in_the_session_runs(processed) -> None:
 
 def run_checks(instance, resource, keys: list[str]) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
     """Only the checks, on the stored documents (what the UI's "Execute checks" does)."""
-    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    tags = {RANGE_START: keys[0], RANGE_END: keys[-1]}
     result = dg.materialize(
         offline_assets(),
         instance=instance,

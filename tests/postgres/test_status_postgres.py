@@ -76,7 +76,7 @@ def test_learner_lock_serialises_across_connections(fresh_database: str, store: 
     first_in = threading.Event()
 
     def first() -> None:
-        with store.learner_lock("ana"):
+        with store.locks.hold("ana"):
             events.append("first-in")
             first_in.set()
             time.sleep(0.5)
@@ -85,7 +85,7 @@ def test_learner_lock_serialises_across_connections(fresh_database: str, store: 
 
     def second() -> None:
         first_in.wait(timeout=10)
-        with other.learner_lock("ana"):
+        with other.locks.hold("ana"):
             events.append("second-in")
 
     try:
@@ -108,11 +108,11 @@ def test_learner_lock_does_not_block_other_learners(fresh_database: str, store: 
     acquired = threading.Event()
 
     def ben() -> None:
-        with other.learner_lock("ben"):
+        with other.locks.hold("ben"):
             acquired.set()
 
     try:
-        with store.learner_lock("ana"):
+        with store.locks.hold("ana"):
             thread = threading.Thread(target=ben)
             thread.start()
             assert acquired.wait(timeout=5), "ben's profile must not wait for ana's"
@@ -122,8 +122,9 @@ def test_learner_lock_does_not_block_other_learners(fresh_database: str, store: 
 
 
 def test_upload_registry_and_rejections_on_postgres(store: StatusStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.intake.discovery import DiscoveryCursor, discover
+    from pipeline.intake.discovery import discover
     from pipeline.intake.registry import UploadRegistry
+    from pipeline.intake.tick import DiscoveryCursor
     from pipeline.storage import LocalStorage
 
     uploads = LocalStorage(tmp_path / "uploads")
@@ -133,7 +134,7 @@ def test_upload_registry_and_rejections_on_postgres(store: StatusStore, tmp_path
     registry = UploadRegistry(store.engine)
     first = discover(uploads, registry, store, DiscoveryCursor(), now=time.time(), quiet_seconds=10)
     assert [u.session_id for u in first.ready] == ["s1"]
-    assert sorted(r.folder for r in registry.rejections()) == ["ana/" + "a" * 65, "bad learner/s1"]
+    assert sorted(r.folder for r in store.rejections.list()) == ["ana/" + "a" * 65, "bad learner/s1"]
     lost = discover(uploads, registry, store, first.cursor, now=time.time(), quiet_seconds=10)
     assert lost.ready == [] and lost.rejected == []
     uploads.write_bytes("ana/s1/transcript.txt", b"hello again")

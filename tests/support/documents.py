@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pipeline.domain.documents import insights_key, transcript_key
 from pipeline.domain.models import (
     Insight,
     SessionAnalysis,
@@ -13,7 +14,7 @@ from pipeline.domain.models import (
     UsageCost,
 )
 from pipeline.domain.taxonomy import category_of
-from pipeline.stages.services import Services, insights_key, transcript_key
+from pipeline.stages.services import Services
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday (ISO week 2026-W02)
 

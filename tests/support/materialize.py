@@ -6,9 +6,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import RANGE_END, RANGE_START
 from assets.sessions import build_session_assets
-from pipeline.config.provider_plan import provider_plan
 from pipeline.config.settings import Settings
+from pipeline.providers.plan import provider_plan
 from wiring.resources import PipelineResource
 
 
@@ -35,7 +36,7 @@ def materialize_sessions(
     instance.add_dynamic_partitions("sessions", keys)
     assets = offline_assets()
     if batch:
-        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+        tags = {RANGE_START: keys[0], RANGE_END: keys[-1]}
         return [
             dg.materialize(
                 assets, instance=instance, resources={"pipeline": resource}, tags=tags, raise_on_error=False

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from pipeline.domain.models import SessionAnalysis, UsageCost
-from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
+from pipeline.providers.memo import ChunkCache, call_with_cache
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from pipeline.providers.analysis.base import AnalysisResult
 from pipeline.providers.analysis.context import context_table, context_window, estimate_tokens, split_to_fit
 from pipeline.providers.analysis.guard import MAX_ERROR_CHARS
 from pipeline.providers.analysis.merge import merge_results
-from pipeline.providers.chunk_cache import ChunkCache, chunk_key
 from pipeline.providers.cloud_clients import CloudProvider
+from pipeline.providers.memo import ChunkCache, chunk_key
 
 logger = logging.getLogger(__name__)
 

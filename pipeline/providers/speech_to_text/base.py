@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.domain.models import TranscriptQuality, TranscriptSegment, UsageCost
-from pipeline.providers.chunk_cache import ChunkCache, call_with_cache
+from pipeline.providers.memo import ChunkCache, call_with_cache
 
 
 @dataclass(frozen=True)

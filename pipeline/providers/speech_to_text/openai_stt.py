@@ -22,9 +22,9 @@ import numpy as np
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import UsageCost
 from pipeline.domain.quality import summarise
-from pipeline.providers.chunk_cache import ChunkCache, chunk_key
 from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
+from pipeline.providers.memo import ChunkCache, chunk_key
 from pipeline.providers.pricing import estimate_cost
 from pipeline.providers.speech_to_text import audio as codec
 from pipeline.providers.speech_to_text.base import SpeechResult
@@ -71,8 +71,7 @@ class OpenAISpeechToText(CloudProvider):
     ) -> SpeechResult:
         self._api.prepare()
         started = time.monotonic()
-        decode_kwargs = {"max_seconds": self._max_audio_seconds} if self._max_audio_seconds else {}
-        stream = codec.PcmStream(audio, **decode_kwargs)
+        stream = codec.PcmStream(audio, max_seconds=self._max_audio_seconds or codec.DEFAULT_MAX_SECONDS)
         samples = np.concatenate(list(stream))
         duration = codec.duration_seconds(samples, codec.SAMPLE_RATE)
         pieces = self._plan(audio, samples, duration)

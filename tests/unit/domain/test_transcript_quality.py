@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.domain.documents import transcript_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import Transcript, TranscriptQuality, TranscriptSegment
 from pipeline.domain.quality import quality_flags, summarise
-from pipeline.stages.services import Services, transcript_key
+from pipeline.stages.services import Services
 from pipeline.stages.transcript import transcribe_session
 from tests.support.sessions import add_session
 from tests.unit.stages.test_stages import Counting

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.domain.errors import PermanentError
+from pipeline.domain.ids import validate_id
 from pipeline.domain.models import SessionState
-from pipeline.intake.contract import read_manifest, validate_id
-from pipeline.intake.discovery import Discovery, DiscoveryCursor, discover
+from pipeline.intake.contract import read_manifest
+from pipeline.intake.discovery import discover
 from pipeline.intake.registry import UploadRegistry
+from pipeline.intake.tick import Discovery, DiscoveryCursor
 from pipeline.status.store import StatusStore
 from pipeline.storage import LocalStorage, Storage
 from pipeline.storage.s3 import S3Storage
@@ -134,7 +136,11 @@ def test_3_a_rejected_folder_never_touches_another_learners_session(env: Env) ->
     s42, ben = env.status.get("s42"), env.status.get("a" * 64)
     assert (s42.state, s42.learner_id, s42.error) == (SessionState.DONE, "ana", None)
     assert (ben.state, ben.learner_id) == (SessionState.UPLOADED, "ben")
-    assert {r.folder for r in env.registry.rejections()} == {"ana/" + "a" * 65, "bad learner/s42", "carl/s42"}
+    assert {r.folder for r in env.status.rejections.list()} == {
+        "ana/" + "a" * 65,
+        "bad learner/s42",
+        "carl/s42",
+    }
     assert env.tick().rejected == []  # each rejection is reported once
     env.session("ana", "s42", b"ana's corrected session")  # her own re-upload is not refused
     assert env.tick().waiting == 1  # settling: a new version waits for the quiet period

@@ -9,8 +9,9 @@ import pytest
 
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionState
-from pipeline.intake.discovery import DiscoveryCursor, discover
+from pipeline.intake.discovery import discover
 from pipeline.intake.registry import UploadRegistry
+from pipeline.intake.tick import DiscoveryCursor
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
 from pipeline.stages.insights import analyze_session

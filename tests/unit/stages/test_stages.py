@@ -181,8 +181,8 @@ def test_backfilling_an_early_session_leaves_every_later_snapshot_consistent(
 def test_stale_lists_sessions_analysed_with_another_prompt_or_model(
     services: Services, uploads_dir: Path
 ) -> None:
-    from pipeline.config.provider_plan import provider_plan
     from pipeline.config.settings import Settings
+    from pipeline.providers.plan import provider_plan
     from pipeline.stale import stale_sessions
 
     for session in ("n1", "n2"):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.domain.errors import failure_kind
 from pipeline.domain.models import SessionState
-from pipeline.stages.lifecycle import failure_kind, tracked
+from pipeline.stages.lifecycle import tracked
 from pipeline.status.store import StatusStore
 
 
@@ -59,7 +60,7 @@ def test_learner_lock_serialises_holders(tmp_path: Path) -> None:
     events: list[str] = []
 
     def hold(name: str) -> None:
-        with store.learner_lock("ana"):
+        with store.locks.hold("ana"):
             events.append(f"{name}-in")
             time.sleep(0.1)
             store.set_state(name, SessionState.DONE, learner_id="ana")  # the store stays usable inside
@@ -87,14 +88,13 @@ def test_status_cli_lists_failed_sessions_with_their_error(tmp_path: Path, monke
 
 
 def test_status_cli_lists_rejected_folders_as_uploaded(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.intake.registry import UploadRegistry
     from pipeline.status.cli import main
 
     url = f"sqlite:///{tmp_path}/status.db"
     store = StatusStore(url)
     store.set_state("s42", SessionState.DONE, learner_id="ana")
     long_id = "a" * 65
-    UploadRegistry(store.engine).record_rejections(
+    store.rejections.record(
         [("bad learner/s42", "invalid learner id 'bad learner'"), (f"ana/{long_id}", "invalid session id")]
     )
     monkeypatch.setenv("STATUS_DB_URL", url)

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from pipeline.intake.discovery import Discovery, DiscoveryCursor, discover
+from pipeline.intake.discovery import discover
 from pipeline.intake.registry import UploadRegistry
+from pipeline.intake.tick import Discovery, DiscoveryCursor
 from pipeline.status.store import StatusStore
 from pipeline.storage.change_feed import SqsChangeFeed
 from pipeline.storage.s3 import S3Storage

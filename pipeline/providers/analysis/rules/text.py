@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from pipeline.domain.taxonomy import PatternId, Severity
+
 # Letters in any script (so "café" or "İstanbul" stay one word), with inner apostrophes ("don't").
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 # A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace, or at a blank line.
@@ -30,8 +32,8 @@ _REACH = 160
 class Finding:
     """One detected pattern before it becomes an ``Insight``."""
 
-    pattern_id: str
-    severity: str
+    pattern_id: PatternId
+    severity: Severity
     frequency: int
     examples: tuple[str, ...]
     detail: str

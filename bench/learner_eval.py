@@ -110,9 +110,11 @@ def analyse(root: Path, texts: list[str]) -> dict:
     return json.loads(done.stdout)
 
 
-def _overlaps(a: int, b: int, error_start: int, error_end: int) -> bool:
-    if error_start == error_end:  # a missing word: its position must be inside the quote
-        return a <= error_start <= b
+def _overlaps(a: int, b: int, error_start: int, error_end: int, text: str = "") -> bool:
+    if error_start == error_end:  # a missing word: its position is inside the quote or next to it
+        return a - len(text[error_start:a]) <= error_start <= b + len(text[b:error_start]) and not (
+            text[error_start:a].strip() or text[b:error_start].strip()
+        )
     return error_start < b and error_end > a
 
 
@@ -121,7 +123,7 @@ def example_hits(essay: Essay, pattern_id: str, example: str) -> bool:
     errors = [(e.start, e.end) for e in essay.errors if e.pattern_id == pattern_id]
     pos = essay.text.find(example)
     while pos >= 0:
-        if any(_overlaps(pos, pos + len(example), s, e) for s, e in errors):
+        if any(_overlaps(pos, pos + len(example), s, e, essay.text) for s, e in errors):
             return True
         pos = essay.text.find(example, pos + 1)
     return False

@@ -73,7 +73,8 @@ import json, resource, sys
 from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 stt = FasterWhisperSpeechToText()
-text = stt.transcribe(sys.argv[1], language="en").text
+from pathlib import Path
+text = stt.transcribe(Path(sys.argv[1]), language="en").text
 analyzer = RuleBasedAnalyzer()
 analyzer.analyze(text)
 for essay in json.load(sys.stdin):

@@ -70,7 +70,7 @@ def parsed_tense(doc: Doc) -> Finding | None:
     tokens = doc.parsed.tokens
     return _finding(
         doc,
-        marker_errors(tokens, punctuated=doc.punctuated) + will_in_time_clause(tokens),
+        marker_errors(tokens, punctuated=any(c in doc.text for c in ".!?")) + will_in_time_clause(tokens),
         "grammar.verb_tense",
         "high",
         "verb in the wrong tense for its time",

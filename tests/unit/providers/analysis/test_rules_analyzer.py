@@ -12,8 +12,8 @@ from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import SessionAnalysis, SessionManifest
 from pipeline.domain.taxonomy import LABELS
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer, rank
-from pipeline.providers.analysis.rules.spacy_model import PINNED_SHA256
 from pipeline.providers.analysis.rules.grammar import articles, plurals, subject_verb_agreement, verb_tense
+from pipeline.providers.analysis.rules.spacy_model import PINNED_SHA256
 from pipeline.providers.analysis.rules.structure import (
     repetitive_starters,
     run_on_sentences,

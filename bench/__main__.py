@@ -9,6 +9,7 @@ import sys
 from bench import (
     batch_runs,
     celery_workers,
+    learner_eval,
     rules_eval,
     run_start,
     s3_sensor,
@@ -25,6 +26,7 @@ BENCHES = {
     "batch_runs": batch_runs,
     "upload_burst": upload_burst,
     "rules_eval": rules_eval,
+    "learner_eval": learner_eval,
     "stt": stt,
     "views": views,
     "run_start": run_start,

@@ -75,6 +75,7 @@ class Settings:
     offline_stt_model: str = "tiny.en"
     offline_stt_device: str = "auto"
     offline_stt_compute_type: str = "auto"
+    spacy_model: str = ""  # the offline analyzer's parser: empty for the pinned default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -123,4 +124,5 @@ class Settings:
             offline_stt_model=env.get("OFFLINE_STT_MODEL", "").strip() or cls.offline_stt_model,
             offline_stt_device=_choice(env, "OFFLINE_STT_DEVICE", "auto", ("auto", "cpu", "cuda")),
             offline_stt_compute_type=_choice(env, "OFFLINE_STT_COMPUTE_TYPE", "auto", COMPUTE_TYPES),
+            spacy_model=env.get("SPACY_MODEL", "").strip(),
         )

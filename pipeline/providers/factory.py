@@ -89,7 +89,7 @@ def _build_analyzer(settings: Settings, anthropic_key: str | None, openai_key: s
     if provider == "offline":
         from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 
-        return RuleBasedAnalyzer()
+        return RuleBasedAnalyzer(settings.spacy_model)
     model = settings.analyzer_model or DEFAULT_ANALYZER_MODELS[provider]
     options = {**_cloud_options(settings), "context_windows": settings.context_windows}
     if provider == "anthropic":

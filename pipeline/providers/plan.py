@@ -62,10 +62,11 @@ def provider_plan(settings: Settings, *, openai_key: str | None, anthropic_key: 
     stt = choose_stt(settings, openai_key)
     analyzer = choose_analyzer(settings, anthropic_key, openai_key)
     if analyzer == "offline":
-        from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
+        from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer, model_label
 
         analyzer = RuleBasedAnalyzer.name  # the name its results carry, so plans and documents compare
-        analyzer_model, prompt_version = RuleBasedAnalyzer.model, RuleBasedAnalyzer.prompt_version
+        # The parser's identity (its files' digest) is part of the model: switching SPACY_MODEL re-analyses.
+        analyzer_model, prompt_version = model_label(settings.spacy_model), RuleBasedAnalyzer.prompt_version
     else:
         from pipeline.providers.analysis.prompt import PROMPT_VERSION
 

@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from pipeline.config.settings import ConfigError, Settings
+from pipeline.providers.analysis.rules.spacy_model import PINNED_SHA256 as SPACY_SHA256
 from pipeline.providers.speech_to_text.whisper_model import PINNED_SHA256
 from wiring.definitions import defs
 
@@ -36,7 +37,10 @@ def test_without_keys_everything_is_offline(monkeypatch: pytest.MonkeyPatch) -> 
     found = specs(monkeypatch)
     # The shipped model's pinned digest is part of the code version: other weights mark transcripts stale.
     assert found["transcript"].code_version.startswith(f"faster-whisper:tiny.en@sha256:{PINNED_SHA256}:")
-    assert found["insights"].code_version.startswith("rules:rules-v2")
+    # The offline analyzer's parser (its files' digest) and rules version: either changing re-analyses.
+    assert found["insights"].code_version.startswith(
+        f"rules:en_core_web_sm-3.8.0@sha256:{SPACY_SHA256}:rules-v3"
+    )
     assert "faster-whisper" in found["transcript"].kinds
 
 

@@ -1,27 +1,38 @@
-"""The offline analyzer: transparent rules over an English transcript, no model, no network.
+"""The offline analyzer: rules over an English transcript and its parse, no network, no API key.
 
 It is the provider the demo, the tests and users without API keys rely on, so it must be honest:
-it reports only what a surface rule can see, quotes evidence verbatim, and says so when nothing
-recurring was found instead of inventing a weakness. The rules live in ``rules_detectors``
-(vocabulary), ``rules_grammar``, ``rules_articles``, ``rules_word_order`` and ``rules_structure``;
-this module validates input, merges findings of one pattern (a/an and a missing article are both
-``grammar.articles``), ranks them and writes the session-level focus and summary.
+it reports only what its rules can see, quotes evidence verbatim, and says so when nothing
+recurring was found (or the session is too short to judge) instead of inventing a weakness.
+Surface rules over words live in ``vocabulary``, ``grammar``, ``articles``, ``word_order`` and
+``structure``; rules over spaCy's parse (``spacy_model``, loaded once per process, and ``parse``)
+in ``syntax``. This module validates input, merges findings of one pattern (two rules finding the
+same slip count it once), ranks them and writes the session-level focus and summary.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import Insight, SessionAnalysis, UsageCost
 from pipeline.domain.taxonomy import LABELS, PATTERN_IDS, SEVERITY_WEIGHT, category_of
 from pipeline.providers.analysis.base import AnalysisResult
+from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.articles import missing_articles
 from pipeline.providers.analysis.rules.grammar import articles, plurals, subject_verb_agreement, verb_tense
+from pipeline.providers.analysis.rules.parse import parse
 from pipeline.providers.analysis.rules.structure import (
     repetitive_starters,
     run_on_sentences,
     short_simple_sentences,
+)
+from pipeline.providers.analysis.rules.syntax import (
+    parsed_agreement,
+    parsed_articles,
+    parsed_plurals,
+    parsed_prepositions,
+    parsed_tense,
 )
 from pipeline.providers.analysis.rules.text import Detector, Doc, Finding, count_of, pick_examples
 from pipeline.providers.analysis.rules.vocabulary import (
@@ -36,19 +47,26 @@ from pipeline.providers.analysis.rules.word_order import word_order
 logger = logging.getLogger(__name__)
 
 #: Bump whenever a rule, threshold or wording changes: it is part of the insights memo key.
-RULES_VERSION = "rules-v2"
+RULES_VERSION = "rules-v3"
 MAX_INSIGHTS = 5
+#: Below this many words one slip is no pattern and no habit can be told from chance: say so.
+MIN_WORDS_TO_JUDGE = 30
 _NOTHING_FOCUS = (
     "Stretch yourself next time: tell a longer story with more varied linking words and descriptions."
 )
 
 DETECTORS: tuple[Detector, ...] = (
     verb_tense,
+    parsed_tense,
     subject_verb_agreement,
+    parsed_agreement,
     articles,
     missing_articles,
+    parsed_articles,
+    parsed_prepositions,
     word_order,
     plurals,
+    parsed_plurals,
     filler_words,
     overused_intensifiers,
     vague_words,
@@ -60,8 +78,18 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 
+def _distinct(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans in text order, leaving out any that overlaps one already kept (one slip, two rules)."""
+    kept: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if not (kept and a < kept[-1][1]):
+            kept.append((a, b))
+    return kept
+
+
 def merge_same_pattern(findings: list[Finding], text: str) -> list[Finding]:
-    """One finding per pattern id: counts summed, the higher severity, examples taken in turn from each."""
+    """One finding per pattern id: slips found by two rules counted once, the higher severity,
+    examples taken in turn from each, details of the rules that found something new."""
     groups: dict[str, list[Finding]] = {}
     for f in findings:
         groups.setdefault(f.pattern_id, []).append(f)
@@ -71,21 +99,30 @@ def merge_same_pattern(findings: list[Finding], text: str) -> list[Finding]:
             merged.append(group[0])
             continue
         lead = max(group, key=lambda f: (f.frequency, SEVERITY_WEIGHT[f.severity]))
+        if all(f.spans for f in group):
+            spans = _distinct([s for f in group for s in f.spans])
+            frequency = len(spans)
+        else:
+            spans, frequency = [], sum(f.frequency for f in group)
         turns = [
             f.examples[k]
             for k in range(max(len(f.examples) for f in group))
             for f in group
             if k < len(f.examples)
         ]
+        detail = " ".join(dict.fromkeys(f.detail for f in group))
+        if frequency < sum(f.frequency for f in group):
+            detail += f" {count_of(frequency, 'slip')} in all: one found by two rules counts once."
         merged.append(
             Finding(
                 pattern_id=lead.pattern_id,
                 severity=max((f.severity for f in group), key=SEVERITY_WEIGHT.__getitem__),
-                frequency=sum(f.frequency for f in group),
+                frequency=frequency,
                 examples=pick_examples(turns, text),
-                detail=" ".join(f.detail for f in group),
-                suggestion=" ".join(f.suggestion for f in group),
+                detail=detail,
+                suggestion=" ".join(dict.fromkeys(f.suggestion for f in group)),
                 next_step=lead.next_step,
+                spans=tuple(spans),
             )
         )
     return merged
@@ -101,12 +138,24 @@ def rank(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=key)
 
 
+_parse_lock = threading.Lock()  # one spaCy pipeline per process, shared by the threads of a run
+
+
+def model_label(spacy_spec: str = "") -> str:
+    """What results record as the analyzer's model: the spaCy pipeline and the digest of its files."""
+    return spacy_model.resolve(spacy_spec).label
+
+
 class RuleBasedAnalyzer:
-    """Implements ``Analyzer`` with deterministic rules; pure and fast (no I/O, no clock, no randomness)."""
+    """Implements ``Analyzer`` with deterministic rules over words and a parse (no network, no clock)."""
 
     name = "rules"
-    model = RULES_VERSION
     prompt_version = RULES_VERSION
+
+    def __init__(self, spacy_spec: str = "") -> None:
+        """``spacy_spec`` is ``SPACY_MODEL``: empty for the pinned default, else a folder or package."""
+        self._ref = spacy_model.resolve(spacy_spec)
+        self.model = self._ref.label
 
     def analyze(self, text: str, *, language: str = "en") -> AnalysisResult:
         if not text or not text.strip():
@@ -119,11 +168,14 @@ class RuleBasedAnalyzer:
         doc = Doc(text)
         if not doc.word_count:
             raise PermanentError("transcript is empty: it contains no words to analyze")
+        nlp = spacy_model.load(self._ref)  # once per process; a damaged model fails here, clearly
+        with _parse_lock:
+            doc.parsed = parse(nlp, doc)
         findings = rank(
             merge_same_pattern([f for f in (detect(doc) for detect in DETECTORS) if f is not None], text)
         )
         kept = findings[:MAX_INSIGHTS]
-        insights, dropped = _insights(kept, text)
+        insights, dropped = _insights(kept, text, judged=doc.word_count >= MIN_WORDS_TO_JUDGE)
         logger.debug(
             "rules analyzer: %d words, %d patterns found, %d kept", doc.word_count, len(findings), len(kept)
         )
@@ -135,15 +187,19 @@ class RuleBasedAnalyzer:
         return AnalysisResult(analysis=analysis, usage=UsageCost(calls=0), dropped_examples=dropped)
 
 
-def _insights(findings: list[Finding], text: str) -> tuple[list[Insight], int]:
+def _insights(findings: list[Finding], text: str, *, judged: bool = True) -> tuple[list[Insight], int]:
     """Findings as schema insights; any example that is not verbatim in the text is dropped and counted."""
     if not findings:
         return [
             Insight(
                 category="structure",
                 pattern_id="other",
-                pattern="No recurring issues detected",
-                detail="The offline rules found no recurring grammar, vocabulary or sentence-structure pattern.",
+                pattern="No recurring issues detected" if judged else "Too short to judge",
+                detail=(
+                    "The offline rules found no recurring grammar, vocabulary or sentence-structure pattern."
+                    if judged
+                    else f"Fewer than {MIN_WORDS_TO_JUDGE} words: too little speech to tell a habit from a slip."
+                ),
                 frequency=1,
                 severity="low",
                 examples=[],
@@ -180,6 +236,11 @@ def _summary(doc: Doc, findings: list[Finding]) -> str:
             f"This {doc.word_count}-word session shows {count_of(len(findings), 'pattern')} worth working on; "
             f"weighing frequency by severity, the top {'one is' if len(named) == 1 else 'ones are'} {listed}."
         )
+    elif doc.word_count < MIN_WORDS_TO_JUDGE:
+        sentences.append(
+            f"This {doc.word_count}-word session is too short for the offline rules to judge: "
+            f"they need at least {MIN_WORDS_TO_JUDGE} words to tell a habit from a slip."
+        )
     else:
         sentences.append(
             f"This {doc.word_count}-word session shows no recurring patterns the offline rules can detect."
@@ -187,14 +248,19 @@ def _summary(doc: Doc, findings: list[Finding]) -> str:
     if not doc.punctuated:
         sentences.append("Sentence structure was not assessed because the transcript has no punctuation.")
     found = {f.pattern_id for f in findings}
-    if not found & {
+    if doc.word_count < MIN_WORDS_TO_JUDGE:
+        pass
+    elif not found & {
         "grammar.verb_tense",
         "grammar.subject_verb_agreement",
         "grammar.articles",
+        "grammar.prepositions",
         "grammar.word_order",
         "grammar.plurals",
     }:
-        sentences.append("Good news: no tense, agreement, article, word-order or plural slips were detected.")
+        sentences.append(
+            "Good news: no tense, agreement, article, preposition, word-order or plural slips were detected."
+        )
     elif not found & {
         "vocabulary.filler_words",
         "vocabulary.overused_intensifiers",

@@ -150,4 +150,5 @@ def missing_articles(doc: Doc) -> Finding | None:
             "(music, advice) or in fixed phrases (at home, by bus, go to school)."
         ),
         next_step="Before one countable thing (car, park, teacher), say 'a' or 'the': a car, the park.",
+        spans=tuple(spans),
     )

@@ -58,6 +58,7 @@ def subject_verb_agreement(doc: Doc) -> Finding | None:
             "he goes, my sister has. After they or we use were/are, never was/is."
         ),
         next_step="Check every he/she verb: say 'she doesn't', 'he goes', 'my sister has'.",
+        spans=tuple(spans),
     )
 
 
@@ -112,6 +113,7 @@ def articles(doc: Doc) -> Finding | None:
             "an interesting film), 'a' before a consonant sound (a banana, a university, a one-way ticket)."
         ),
         next_step="Before a word starting with a vowel sound, say 'an': an apple, an old friend, an hour.",
+        spans=tuple(spans),
     )
 
 
@@ -180,6 +182,7 @@ def verb_tense(doc: Doc) -> Finding | None:
             "I go -> I went, I buy -> I bought, we eat -> we ate, she takes -> she took."
         ),
         next_step="When you say 'yesterday' or 'last week', check the next verb is past: went, bought, ate.",
+        spans=tuple(spans),
     )
 
 
@@ -228,4 +231,5 @@ def plurals(doc: Doc) -> Finding | None:
             "many days, one of the best places, three children."
         ),
         next_step="After any number or 'many', add -s to the noun: two friends, many places.",
+        spans=tuple(spans),
     )

@@ -12,6 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.domain.taxonomy import PatternId, Severity
 
@@ -39,6 +40,8 @@ class Finding:
     detail: str
     suggestion: str
     next_step: str
+    #: Character spans of what was found: two rules finding the same slip count it once.
+    spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,12 @@ class Sentence:
 
 
 class Doc:
-    """A transcript tokenised once: lowercased words with their spans, and sentence spans."""
+    """A transcript tokenised once: lowercased words with their spans, and sentence spans.
+
+    ``parsed`` holds the parser's reading (``parse.Parsed``) when the analyzer attached one.
+    """
+
+    parsed: Any = None
 
     def __init__(self, text: str) -> None:
         self.text = text

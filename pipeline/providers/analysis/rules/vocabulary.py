@@ -75,7 +75,8 @@ def _is_filler_like(doc: Doc, i: int) -> bool:
     return before in _APPROXIMATE_BEFORE and bool(_NUMBER.match(doc.low, doc.ends[i] + 1))
 
 
-def filler_words(doc: Doc) -> Finding | None:
+def filler_spans(doc: Doc) -> tuple[Counter[str], list[tuple[int, int]]]:
+    """Fillers by kind, and their character spans: the parser reads the transcript without them."""
     counts: Counter[str] = Counter()
     spans: list[tuple[int, int]] = []
     words = doc.words
@@ -94,6 +95,11 @@ def filler_words(doc: Doc) -> Finding | None:
         if kind is not None:
             counts[kind] += 1
             spans.append((doc.starts[i], doc.ends[last]))
+    return counts, spans
+
+
+def filler_words(doc: Doc) -> Finding | None:
+    counts, spans = filler_spans(doc)
     total = sum(counts.values())
     if total < 2:
         return None

@@ -192,4 +192,5 @@ def word_order(doc: Doc) -> Finding | None:
             "Say 'give him the book' or 'give the book to him', and 'explain the problem to me'."
         ),
         next_step="Say always/never before the verb (I always go) but after 'is' (he is always late).",
+        spans=tuple(spans),
     )

@@ -115,7 +115,7 @@ def test_a_fluent_paragraph_gets_no_article_or_word_order_insight(style: str) ->
     analysis = RuleBasedAnalyzer().analyze(text).analysis
     found = {i.pattern_id for i in analysis.insights}
     assert not found & {"grammar.articles", "grammar.word_order"}
-    assert "no tense, agreement, article, word-order or plural slips" in analysis.summary
+    assert "no tense, agreement, article, preposition, word-order or plural slips" in analysis.summary
 
 
 def test_planted_errors_survive_asr_style_text() -> None:

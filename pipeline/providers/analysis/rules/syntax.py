@@ -1,0 +1,127 @@
+"""The grammar detectors that read the parse, as ``Detector`` functions over a ``Doc`` with ``parsed`` set.
+
+Each turns the token spans of one rule module (``agreement``, ``tense``, ``determiners``,
+``prepositions``, ``nouns``) into a ``Finding`` with verbatim examples (``Doc.window`` over the
+original characters, so fillers the parser skipped stay in the quote). Without a parse (the
+analyzer could not load its model) they stay silent.
+"""
+
+from __future__ import annotations
+
+from pipeline.domain.taxonomy import PatternId, Severity
+from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.determiners import missing_determiners
+from pipeline.providers.analysis.rules.nouns import number_errors
+from pipeline.providers.analysis.rules.prepositions import preposition_errors
+from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
+from pipeline.providers.analysis.rules.text import Doc, Finding, count_of, pick_examples
+
+
+def _finding(
+    doc: Doc,
+    token_spans: list[tuple[int, int]],
+    pattern_id: PatternId,
+    severity: Severity,
+    what: str,
+    suggestion: str,
+    next_step: str,
+) -> Finding | None:
+    parsed = doc.parsed
+    spans = sorted({parsed.span(a, b) for a, b in token_spans})
+    if not spans:
+        return None
+    return Finding(
+        pattern_id=pattern_id,
+        severity=severity,
+        frequency=len(spans),
+        examples=pick_examples((doc.window(a, b, 1) for a, b in spans), doc.text),
+        detail=f"{count_of(len(spans), 'time')}: {what}, e.g. '{doc.text[slice(*spans[0])]}'.",
+        suggestion=suggestion,
+        next_step=next_step,
+        spans=tuple(spans),
+    )
+
+
+def parsed_agreement(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    tokens = doc.parsed.tokens
+    spans = []
+    for a, b in agreement_errors(tokens):
+        verb = tokens[b] if tokens[b].pos_ in ("VERB", "AUX") else tokens[a]
+        # "then he forgive him" in a story told in the past is a tense slip, not agreement.
+        if not (verb.tag_ == "VBP" and past_narrative(tokens, verb.i)):
+            spans.append((a, b))
+    return _finding(
+        doc,
+        spans,
+        "grammar.subject_verb_agreement",
+        "high",
+        "verb not agreeing with its subject",
+        "Match the verb to its subject, even when words stand between them: one person or thing takes "
+        "is/has/does and -s (my brother plays, the price of houses is); several take are/have/do (people are).",
+        "Find the subject of each verb and check: one thing -> 'is', '-s'; several -> 'are', no -s.",
+    )
+
+
+def parsed_tense(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    tokens = doc.parsed.tokens
+    return _finding(
+        doc,
+        marker_errors(tokens, punctuated=any(c in doc.text for c in ".!?")) + will_in_time_clause(tokens),
+        "grammar.verb_tense",
+        "high",
+        "verb in the wrong tense for its time",
+        "Match the tense to the time: with yesterday, last week, '... ago' or a past year use the past "
+        "(I went, not I go or I have gone); after when/if/before about the future use the present "
+        "(when I arrive, not when I will arrive).",
+        "With a past time word use the past; after 'when' or 'if' about the future use the present.",
+    )
+
+
+def parsed_articles(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    return _finding(
+        doc,
+        missing_determiners(doc.parsed.tokens),
+        "grammar.articles",
+        "medium",
+        "singular noun without an article",
+        "One thing that can be counted needs a/an, the, or my/this in front: he is a teacher, "
+        "I bought a new car, the government should act.",
+        "Before one countable thing (car, teacher, problem) say 'a' or 'the'.",
+    )
+
+
+def parsed_prepositions(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    return _finding(
+        doc,
+        preposition_errors(doc.parsed.tokens),
+        "grammar.prepositions",
+        "medium",
+        "wrong or extra preposition",
+        "Learn verbs, adjectives and nouns with their preposition: depend on, interested in, the effect "
+        "on; no preposition after discuss, mention, reach or enter; in 2010, in May, on Monday.",
+        "Say 'depend on', 'interested in', 'discuss it' (no 'about'): learn each word with its preposition.",
+    )
+
+
+def parsed_plurals(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    return _finding(
+        doc,
+        number_errors(doc.parsed.tokens),
+        "grammar.plurals",
+        "medium",
+        "noun in the wrong number",
+        "After a number above one, many, several or 'one of the', the noun is plural (two friends, "
+        "one of the reasons); after every/each it is singular; information, advice and equipment "
+        "have no plural.",
+        "After a number or 'many', add -s; never say 'informations' or 'advices'.",
+    )

@@ -46,7 +46,9 @@ class StatusStore:
 
         Returns False, changing nothing, when the session is already known with this version: a
         replayed tick never resets a processed session. A new version of the same learner's
-        session starts its lifecycle again; a row of another learner is never touched.
+        session starts its lifecycle again; a row of another learner is never touched. The new
+        version forgets the previous run's ``run_id``: the run that picks it up owns it, so that
+        run's failure and cancel sensors can close it even if it dies before its step starts.
         """
         t = sessions_table
         with self.engine.begin() as conn:
@@ -70,7 +72,7 @@ class StatusStore:
                 conn.execute(
                     t.update()
                     .where(t.c.session_id == session_id)
-                    .values(error=None, error_kind=None, **values)
+                    .values(error=None, error_kind=None, run_id=None, **values)
                 )
             return True
 

@@ -108,3 +108,17 @@ def test_status_cli_lists_rejected_folders_as_uploaded(tmp_path: Path, monkeypat
     assert main(["--rejected"]) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith("ana/" + long_id)
     assert store.get("s42").state is SessionState.DONE
+
+
+def test_a_reupload_whose_new_run_dies_before_its_step_is_failed_by_that_run(tmp_path: Path) -> None:
+    """A re-upload forgets the old run, so the failure/cancel sensors of the new run can close it."""
+    from pipeline.stages.lifecycle import fail_unfinished
+
+    store = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    store.register("s1", "ana", media_key="ana/s1/audio.wav", uploaded_at=None, version="v1")
+    store.set_state("s1", SessionState.DONE, run_id="old-run")
+    assert store.register("s1", "ana", media_key="ana/s1/audio.wav", uploaded_at=None, version="v2")
+    assert store.get("s1").run_id is None
+    assert fail_unfinished(store, ["s1"], "new-run", "terminated while queued") == ["s1"]
+    closed = store.get("s1")
+    assert closed.state is SessionState.FAILED and closed.run_id == "new-run"

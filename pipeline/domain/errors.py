@@ -7,6 +7,8 @@ into these kinds in ``pipeline.providers.cloud_errors``, using ``is_transient_st
 
 from __future__ import annotations
 
+import json
+
 
 class PipelineError(Exception):
     """Base of the classified failures; ``message`` is written for the person who must act on it."""
@@ -34,6 +36,16 @@ def is_transient_status(status: int) -> bool:
     return status in TRANSIENT_HTTP_STATUSES or status >= 500
 
 
+#: Failures that come from the input itself and recur identically on every retry: a malformed or
+#: absurdly nested document (``RecursionError``), bytes that are not the encoding they claim. They
+#: are permanent even when nothing wrapped them in a PermanentError, so no retry is ever paid for.
+DETERMINISTIC_ERRORS: tuple[type[BaseException], ...] = (
+    RecursionError,
+    UnicodeError,
+    json.JSONDecodeError,
+)
+
+
 def describe_failure(exc: BaseException) -> str:
     """The reason recorded on a FAILED session and shown to users, worded for the person who acts on it."""
     if isinstance(exc, PermanentError):
@@ -46,5 +58,9 @@ def describe_failure(exc: BaseException) -> str:
 
 
 def failure_kind(exc: BaseException) -> str:
-    """Permanent failures are not retried; anything else (transient, unexpected) is."""
-    return "permanent" if isinstance(exc, PermanentError) else "transient"
+    """Permanent failures (and deterministic ones) are not retried; anything else is.
+
+    Unclassified errors default to transient because an unknown cause (a worker's OOM, a network
+    library's own exception) may well pass; the deterministic ones above never do.
+    """
+    return "permanent" if isinstance(exc, (PermanentError, *DETERMINISTIC_ERRORS)) else "transient"

@@ -24,6 +24,8 @@ AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
 TEXT_NAME = "transcript.txt"
 MANIFEST_NAME = "session.json"
 MEDIA_NAMES = (TEXT_NAME, *(f"audio.{ext}" for ext in AUDIO_EXTENSIONS))
+#: A manifest holds three short fields; anything bigger is not one (and is never parsed).
+MAX_MANIFEST_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,23 +126,43 @@ def load_session(storage: Storage, learner_id: str, session_id: str) -> SessionU
 
 
 def read_manifest(storage: Storage, upload: SessionUpload) -> SessionManifest:
-    """Parse ``session.json``; a missing one means defaults, a malformed one is a PermanentError."""
+    """Parse ``session.json``; a missing or empty one means defaults, a malformed one is a PermanentError.
+
+    Every way a manifest can be malformed is permanent (re-reading the same bytes cannot help): bad
+    JSON or encoding, nesting deep enough to exhaust the parser's recursion, a size over 64 KiB.
+    """
     if upload.manifest is None:
         return SessionManifest()
+    if upload.manifest.size > MAX_MANIFEST_BYTES:
+        raise PermanentError(
+            f"{MANIFEST_NAME} of session {upload.session_id} is {upload.manifest.size} bytes; a manifest "
+            f"holds recorded_at, language and topic and must be under {MAX_MANIFEST_BYTES} bytes",
+            session_id=upload.session_id,
+        )
     raw = storage.read_bytes(upload.manifest.key)
+    if not raw.strip():
+        return SessionManifest()  # an empty commit marker: the client had nothing to declare
     try:
         return SessionManifest.model_validate(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError as exc:
+        raise PermanentError(
+            f"{MANIFEST_NAME} of session {upload.session_id} is nested too deeply to be a manifest; "
+            'expected e.g. {"recorded_at": "2026-01-31T10:00:00Z", "language": "en", "topic": "travel"}',
+            session_id=upload.session_id,
+        ) from exc
+    except (ValueError, UnicodeError) as exc:
+        if isinstance(exc, ValidationError):
+            raise _invalid(upload, exc) from exc
         raise PermanentError(
             f"{MANIFEST_NAME} of session {upload.session_id} is not valid JSON ({exc}); "
             'expected e.g. {"recorded_at": "2026-01-31T10:00:00Z", "language": "en", "topic": "travel"}',
             session_id=upload.session_id,
         ) from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in exc.errors()
-        )
-        raise PermanentError(
-            f"{MANIFEST_NAME} of session {upload.session_id} is invalid: {problems}",
-            session_id=upload.session_id,
-        ) from exc
+
+
+def _invalid(upload: SessionUpload, exc: ValidationError) -> PermanentError:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'document'}: {e['msg']}" for e in exc.errors())
+    return PermanentError(
+        f"{MANIFEST_NAME} of session {upload.session_id} is invalid: {problems}",
+        session_id=upload.session_id,
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from pipeline.domain.errors import PermanentError
-from pipeline.domain.ids import validate_id
+from pipeline.domain.ids import shown, validate_id
 from pipeline.domain.models import SessionManifest
 from pipeline.storage import ObjectInfo, Storage
 
@@ -83,8 +83,8 @@ class Rejection:
 
     @property
     def folder(self) -> str:
-        """The folder as uploaded (learner/session), whatever its ids: how rejections are recorded."""
-        return f"{self.learner_id}/{self.session_id}"
+        """The folder as uploaded (learner/session), escaped (``shown``): how rejections are recorded."""
+        return f"{shown(self.learner_id)}/{shown(self.session_id)}"
 
 
 def split_key(key: str) -> tuple[str, str, str] | None:
@@ -96,14 +96,16 @@ def split_key(key: str) -> tuple[str, str, str] | None:
 
 
 def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], list[Rejection]]:
-    """Group listed objects by session folder; folders with invalid ids become rejections."""
+    """Group listed objects by session folder; folders with invalid ids, files nested deeper than
+    ``learner/session/name``, entries the listing flagged (FIFOs, symlinks leaving the root) and
+    more than one media file become rejections of that folder alone."""
     grouped: dict[tuple[str, str], dict[str, ObjectInfo]] = {}
     rejections: dict[tuple[str, str], Rejection] = {}
     for info in objects:
-        parts = split_key(info.key)
-        if parts is None:
+        parts = info.key.split("/")
+        if len(parts) < 3 or not all(parts):
             continue  # stray files outside <learner>/<session>/ are not sessions
-        learner_id, session_id, name = parts
+        learner_id, session_id = parts[0], parts[1]
         try:
             validate_id(learner_id, "learner id")
             validate_id(session_id, "session id")
@@ -112,9 +114,31 @@ def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], 
                 (learner_id, session_id), Rejection(info.key, learner_id, session_id, exc.message)
             )
             continue
-        grouped.setdefault((learner_id, session_id), {})[name] = info
+        problem = info.problem
+        if len(parts) > 3:
+            problem = f"{shown('/'.join(parts[2:]))} is in a subfolder: put the media directly in the session folder"
+        if problem:
+            rejections.setdefault(
+                (learner_id, session_id), Rejection(info.key, learner_id, session_id, problem)
+            )
+            continue
+        grouped.setdefault((learner_id, session_id), {})[parts[2]] = info
+    for (learner_id, session_id), files in grouped.items():
+        media = [name for name in MEDIA_NAMES if name in files]
+        if len(media) > 1:
+            rejections.setdefault(
+                (learner_id, session_id),
+                Rejection(
+                    f"{learner_id}/{session_id}/{media[1]}",
+                    learner_id,
+                    session_id,
+                    f"more than one media file ({', '.join(media)}): keep exactly one audio.* or transcript.txt",
+                ),
+            )
     sessions = [
-        SessionUpload(learner, session, files) for (learner, session), files in sorted(grouped.items())
+        SessionUpload(learner, session, files)
+        for (learner, session), files in sorted(grouped.items())
+        if (learner, session) not in rejections
     ]
     return sessions, list(rejections.values())
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from pipeline.domain.errors import PipelineError
 from pipeline.domain.ids import is_valid_id
 from pipeline.intake.contract import (
     Rejection,
@@ -181,6 +182,9 @@ def _observe(
             rows[upload.prefix] = _folder_row(storage, upload, known.get(upload.prefix), now)
         except FileNotFoundError:
             continue  # removed while we looked: the next tick sees what is left
+        except (PipelineError, OSError) as exc:  # unreadable: that folder is rejected, the rest go on
+            reason = exc.message if isinstance(exc, PipelineError) else f"cannot be read ({exc.strerror})"
+            rejected.append(Rejection(upload.prefix, upload.learner_id, upload.session_id, reason))
     _adopt(status, rows, set(rows) - set(known))
     return _Observed(rows, known, rejected, listings)
 

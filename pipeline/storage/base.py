@@ -23,6 +23,9 @@ class ObjectInfo:
     size: int
     modified: float  # seconds since the epoch
     etag: str | None = None  # S3's entity tag; None for local files
+    #: Why this entry cannot be an upload (a FIFO, a symlink leaving the root), for the uploader;
+    #: listings report such entries instead of raising, so one folder never stops discovery.
+    problem: str | None = None
 
     @property
     def version(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,13 +70,32 @@ class LocalStorage(Storage):
                 if name.startswith("."):
                     continue  # temp files of in-flight atomic writes, editor swap files
                 full = Path(dirpath, name)
+                key = full.relative_to(self.root).as_posix()
                 try:
                     st = full.stat()
+                    problem = self._problem(full, st)
                 except FileNotFoundError:
-                    continue  # deleted while we walked
+                    continue  # deleted while we walked (or a dangling symlink)
+                except OSError as exc:  # a symlink loop, a name too long
+                    st, problem = None, f"{name} cannot be read ({exc.strerror})"
                 yield ObjectInfo(
-                    key=full.relative_to(self.root).as_posix(), size=st.st_size, modified=st.st_mtime
+                    key=key,
+                    size=st.st_size if st else 0,
+                    modified=st.st_mtime if st else 0.0,
+                    problem=problem,
                 )
+
+    def _problem(self, full: Path, st: os.stat_result) -> str | None:
+        """Why a listed entry cannot be read as an upload, or None for a regular file inside the root."""
+        if full.is_symlink():
+            target = full.resolve()
+            if target != self.root and self.root not in target.parents:
+                return (
+                    f"{full.name} is a symlink that leads outside the uploads folder: upload a regular file"
+                )
+        if not stat.S_ISREG(st.st_mode):
+            return f"{full.name} is not a regular file (a FIFO, socket or device): upload a regular file"
+        return None
 
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:

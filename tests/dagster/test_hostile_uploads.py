@@ -1,0 +1,107 @@
+"""A hostile upload corpus walked by the real uploads sensor: each bad folder is rejected with a
+reason, named safely, and never stops the sensor for the others (issue 18, item 1)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipeline.domain.ids import shown
+from pipeline.status.cli import main as status_cli
+from pipeline.status.store import StatusStore
+from tests.support.materialize import offline_resource
+from tests.support.sessions import add_session
+from wiring.definitions import defs
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def sensor(monkeypatch: pytest.MonkeyPatch) -> dg.SensorDefinition:
+    monkeypatch.setenv("STT_PROVIDER", "offline")
+    monkeypatch.setenv("ANALYZER_PROVIDER", "offline")
+    return defs().get_sensor_def("uploads_sensor")
+
+
+def _tick(sensor, instance, resource, cursor=None):
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"pipeline": resource}) as ctx:
+        return sensor(ctx)
+
+
+def _hostile_corpus(root: Path) -> dict[str, str]:
+    """Write the corpus; returns the folder each rejection is expected under and words of its reason."""
+    add_session(root, "eve", "s9", text=None)
+    (root / "eve" / "s9" / "transcript.txt").symlink_to("/etc/hosts")
+    add_session(root, "fifo", "s1", text=None)
+    os.mkfifo(root / "fifo" / "s1" / "transcript.txt")  # hashing it would block the tick forever
+    latin = os.fsencode(root / "latin") + b"/s\xe9ance"  # unzipped from a Latin-1 archive
+    os.makedirs(latin)
+    with open(latin + b"/transcript.txt", "wb") as handle:
+        handle.write(b"Bonjour.")
+    add_session(root, "sp", "my session", text="Spaces.")
+    add_session(root, "nl", "a\nb", text="Newline.")
+    add_session(root, "long", "x" * 200, text="Long.")
+    add_session(root, "deep", "s1", text=None)
+    (root / "deep" / "s1" / "inner").mkdir()
+    (root / "deep" / "s1" / "inner" / "transcript.txt").write_text("Too deep.")
+    add_session(root, "two", "s1", text="Text.")
+    (root / "two" / "s1" / "audio.mp3").write_bytes(b"ID3")
+    add_session(root, "loop", "s1", text=None)
+    (root / "loop" / "s1" / "transcript.txt").symlink_to(root / "loop" / "s1" / "transcript.txt")
+    return {
+        "eve/s9": "symlink that leads outside",
+        "fifo/s1": "not a regular file",
+        "latin/s\\udce9ance": "invalid session id",
+        "sp/my session": "invalid session id",
+        "nl/a\\nb": "invalid session id",
+        f"long/{'x' * 120}...": "invalid session id",
+        "deep/s1": "subfolder",
+        "two/s1": "more than one media file",
+        "loop/s1": "cannot be read",
+    }
+
+
+def test_hostile_folders_are_rejected_and_a_normal_upload_still_runs(
+    sensor, instance, tmp_path: Path, uploads_dir: Path, monkeypatch, capsys
+) -> None:
+    expected = _hostile_corpus(uploads_dir)
+    add_session(uploads_dir, "ana", "ok1", text="A normal upload.")
+    add_session(uploads_dir, "ana", "inside", text=None)  # a symlink within the root is an upload
+    (uploads_dir / "ana" / "inside" / "transcript.txt").symlink_to(
+        uploads_dir / "ana" / "ok1" / "transcript.txt"
+    )
+    add_session(uploads_dir, "ana", "empty", text="Marker is empty.", manifest="")
+    resource = offline_resource(tmp_path, uploads_dir)
+
+    data = _tick(sensor, instance, resource)
+    assert sorted(r.partition_key for r in data.run_requests) == ["empty", "inside", "ok1"]
+
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    rejected = {row.folder: row.reason for row in status.rejections.list()}
+    assert set(rejected) == set(expected), rejected
+    for folder, words in expected.items():
+        assert words in rejected[folder], (folder, rejected[folder])
+        assert "\n" not in folder and "\n" not in rejected[folder]
+        rejected[folder].encode("utf-8")  # storable and printable anywhere
+
+    again = _tick(sensor, instance, resource, cursor=data.cursor)  # the next tick does not raise either
+    assert again.run_requests == []
+
+    monkeypatch.setenv("STATUS_DB_URL", f"sqlite:///{tmp_path}/status.db")
+    status_cli(["--rejected"])
+    out = capsys.readouterr().out
+    assert "eve/s9" in out and "latin/s\\udce9ance" in out
+
+
+def test_shown_escapes_what_cannot_be_stored_or_logged() -> None:
+    assert shown("s\udce9ance") == "s\\udce9ance"
+    assert shown("a\nb\x1b[31m") == "a\\nb\\x1b[31m"
+    assert shown("séance") == "séance"
+    assert shown("x" * 300).endswith("...") and len(shown("x" * 300)) == 123

@@ -1,8 +1,8 @@
 """The upload contract: where sessions live, what a folder holds, and when one is ready.
 
 ``$UPLOADS_URI/<learner_id>/<session_id>/audio.<ext> | transcript.txt [+ session.json]``.
-A session is ready once its media is there and either ``session.json`` exists (the client's commit
-marker, uploaded last) or the media has not changed for a quiet period, so a half-written upload is
+A session is ready once its media is there and either ``session.json`` (the client's commit marker,
+uploaded last) is no older than the media, or the media has not changed for a quiet period, so a half-written upload is
 never picked up. A session is identified by its folder and its media's content version, never by
 timestamps (see ``pipeline.intake.discovery``).
 """
@@ -56,11 +56,21 @@ class SessionUpload:
     def latest_change(self) -> float:
         return max((info.modified for info in self.files.values()), default=0.0)
 
+    @property
+    def committed(self) -> bool:
+        """Whether ``session.json`` commits the media: it must be no older than the media.
+
+        A marker written first (or left from an earlier upload) says nothing about media still being
+        copied in after it; then only the quiet period makes the folder ready.
+        """
+        media, marker = self.media, self.manifest
+        return media is not None and marker is not None and marker.modified >= media.modified
+
     def is_ready(self, now: float, quiet_seconds: float) -> bool:
-        """The commit marker counts only once the media is there; without it, the quiet period."""
+        """The commit marker counts only when it is no older than the media; else the quiet period."""
         if self.media is None:
             return False
-        return self.manifest is not None or now - self.latest_change >= quiet_seconds
+        return self.committed or now - self.latest_change >= quiet_seconds
 
 
 def content_version(info: ObjectInfo, sha256_hex: str | None = None) -> str:

@@ -63,7 +63,7 @@ def _folder_row(storage: Storage, upload: SessionUpload, row: FolderRow | None, 
         listing=listing,
         changed_at=base.changed_at if row is not None and row.listing == listing else now,
         latest_mtime=upload.latest_change,
-        has_manifest=upload.manifest is not None,
+        has_manifest=upload.committed,  # a marker older than the media commits nothing
         media_key=media.key if media else None,
         media_stat=media.version if media else None,
         content_version=_version(storage, media, row) if media else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pipeline.domain.documents import insights_key, profile_key
 from pipeline.domain.errors import PermanentError
@@ -65,11 +66,14 @@ def _learner_pass(
     entries: dict[str, ProfileEntry] = {}
     digests: dict[str, str | None] = {}
     indexed: dict[str, dict[str, int] | None] = {}
+    starts: list[tuple[datetime, str]] = []  # where the run's sessions were and are in the learner's order
     with services.status.locks.hold(learner_id):
         for row in services.status.profiles.rows(learner_id):
             digests[row.session_id] = row.profile_digest
             indexed[row.session_id] = row.pattern_counts
             if row.session_id in own:
+                if row.recorded_at is not None:  # its old position: later snapshots counted that version
+                    starts.append((row.recorded_at, row.session_id))
                 continue
             entry = _indexed_entry(services, row)
             if entry is not None:
@@ -80,7 +84,9 @@ def _learner_pass(
                 services.status.profiles.save_counts(
                     session_id, dict(entries[session_id].counts), doc.recorded_at
                 )
-        first = min((entries[s].recorded_at, s) for s in own)
+        # A re-upload may move a session later (a new recorded_at): the snapshots between its old
+        # and new positions counted the old version, so the pass starts at the earlier of the two.
+        first = min([*starts, *((entries[s].recorded_at, s) for s in own)])
         outcomes = {s: ProfileOutcome(s) for s in own}
         written: dict[str, str] = {}
         latest_own = None

@@ -243,3 +243,31 @@ def test_a_reupload_with_other_bytes_but_the_old_size_and_mtime_is_transcribed_a
         new_version,
     )
     assert transcribe_session(services, "re1") == second  # the same version again: reused
+
+
+def test_a_reupload_that_moves_a_session_later_rewrites_the_snapshots_it_left(
+    services: Services, uploads_dir: Path
+) -> None:
+    """Issue 18 item 2: a's new position is after c, but b and c still counted a's old version."""
+    days = {"m1": "01", "m2": "05", "m3": "09"}
+    for session, day in days.items():
+        add_session(
+            uploads_dir, "ana", session, text=TEXT, manifest=f'{{"recorded_at": "2026-01-{day}T00:00:00Z"}}'
+        )
+        services.status.register(session, "ana", media_key=None, uploaded_at=None)
+        full(services, session)
+    # m1 re-analysed from a re-upload without recorded_at: its time is now the media's mtime, after m3.
+    doc = services.results.read_json("insights/m1.json")
+    doc["recorded_at"] = "2026-02-01T00:00:00Z"
+    doc["analysis"]["insights"] = [
+        doc["analysis"]["insights"][0] | {"pattern_id": "grammar.word_order", "frequency": 7}
+    ]
+    services.results.write_json("insights/m1.json", doc)
+    _, refreshed = profile_session(services, "m1")
+    assert refreshed == ["m2", "m3"]
+    stored = {s: services.results.read_json(f"pattern_profiles/{s}.json") for s in days}
+    assert stored["m2"]["session_ids"] == ["m2"] and stored["m3"]["session_ids"] == ["m2", "m3"]
+    assert stored["m1"]["session_ids"] == ["m2", "m3", "m1"]
+    for session in days:
+        recomputed = profile_session(services, session)[0].model_dump(mode="json")
+        assert json.dumps(stored[session]["patterns"]) == json.dumps(recomputed["patterns"]), session

@@ -26,6 +26,7 @@ from pipeline.intake.contract import (
     group_sessions,
     load_session,
 )
+from pipeline.intake.ownership import case_twins
 from pipeline.intake.registry import FolderRow, UploadRegistry
 from pipeline.intake.tick import Discovery, DiscoveryCursor, ReadyUpload
 from pipeline.status.store import StatusStore
@@ -162,6 +163,9 @@ def _observe(
     listing_mode = feed is None or isinstance(feed, ListingFeed)
     if listing_mode:
         uploads, rejected = group_sessions(storage.list())
+        twins = case_twins(uploads)  # a full listing sees every spelling of an id
+        rejected += twins
+        uploads = [u for u in uploads if u.prefix not in {t.folder for t in twins}]
         listings, known = 1, registry.rows()
     else:
         assert feed is not None

@@ -105,3 +105,19 @@ def test_shown_escapes_what_cannot_be_stored_or_logged() -> None:
     assert shown("a\nb\x1b[31m") == "a\\nb\\x1b[31m"
     assert shown("séance") == "séance"
     assert shown("x" * 300).endswith("...") and len(shown("x" * 300)) == 123
+
+
+def test_case_only_twins_reject_the_later_spelling(
+    sensor, instance, tmp_path: Path, uploads_dir: Path
+) -> None:
+    add_session(uploads_dir, "ana", "S1", text="First spelling.")
+    later = add_session(uploads_dir, "ben", "s1", text="Second spelling.")
+    stamp = os.stat(later / "session.json").st_mtime + 5
+    for name in ("transcript.txt", "session.json"):
+        os.utime(later / name, (stamp, stamp))
+    resource = offline_resource(tmp_path, uploads_dir)
+    data = _tick(sensor, instance, resource)
+    assert [r.partition_key for r in data.run_requests] == ["S1"]
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    [row] = status.rejections.list()
+    assert row.folder == "ben/s1" and "differs only in case from ana/S1" in row.reason

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.domain.errors import PermanentError
+from pipeline.providers.speech_to_text.headers import header_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +84,11 @@ class PcmStream:
                 if not container.streams.audio:
                     raise self._fail(f"{what} contains no audio track: {advice}")
                 stream = container.streams.audio[0]
-                if container.duration is not None:
+                # The recorder's own header first: FFmpeg derives a WAV's duration from its size.
+                self.declared_seconds = header_seconds(self.path)
+                if self.declared_seconds is None and container.duration is not None:
                     self.declared_seconds = container.duration / av.time_base
-                elif stream.duration is not None and stream.time_base is not None:
+                elif self.declared_seconds is None and stream.duration is not None and stream.time_base:
                     self.declared_seconds = float(stream.duration * stream.time_base)
                 # Fail before decoding when the header already declares an over-long recording.
                 if self.declared_seconds is not None and self.declared_seconds > self.max_seconds:

@@ -23,10 +23,12 @@ import importlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -56,6 +58,28 @@ _SQLITE_STORAGE = (
     "dagster._core.storage.event_log.sqlite",
     "dagster._core.storage.schedules.sqlite",
 )
+
+
+#: How long the launcher waits for the zygote to say ``ready`` or answer a fork: a hung zygote must
+#: fail one launch, never block every dequeue thread behind the launcher's lock.
+ZYGOTE_TIMEOUT_SECONDS = 30.0
+
+
+def read_line(stream: Any, timeout: float) -> bytes:
+    """One line from a pipe, or what came before ``timeout`` seconds passed (b"" if nothing).
+
+    Reads the raw descriptor (never the buffered reader), so select() sees every byte not yet read.
+    """
+    fd, deadline, data = stream.fileno(), time.monotonic() + timeout, b""
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break  # the zygote exited
+        data += chunk
+    return data
 
 
 class ZygoteError(RuntimeError):
@@ -130,7 +154,7 @@ class WarmRunLauncher(DefaultRunLauncher):
             except OSError as exc:  # not delivered: the zygote is gone, no run was started
                 self._stop_zygote()
                 raise ZygoteError(f"zygote not reachable: {exc}") from None
-            answer = zygote.stdout.readline()
+            answer = read_line(zygote.stdout, ZYGOTE_TIMEOUT_SECONDS)
         try:
             return int(json.loads(answer)["pid"])
         except (ValueError, KeyError, TypeError):
@@ -155,7 +179,7 @@ class WarmRunLauncher(DefaultRunLauncher):
         except OSError as exc:
             raise ZygoteError(f"cannot start the zygote: {exc}") from None
         assert self._zygote.stdout is not None
-        ready = self._zygote.stdout.readline()
+        ready = read_line(self._zygote.stdout, ZYGOTE_TIMEOUT_SECONDS)
         if ready.strip() != b"ready":
             self._stop_zygote()
             raise ZygoteError(f"the zygote did not start (said {ready[:200]!r})")

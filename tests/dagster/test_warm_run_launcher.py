@@ -87,3 +87,26 @@ def test_health_check_follows_the_forked_worker_process() -> None:
         assert result.status is WorkerStatus.FAILED and "is gone" in (result.msg or "")
         unknown = run({})  # launched through the code server: not judged on a guess
         assert launcher.check_run_worker_health(unknown).status is WorkerStatus.RUNNING
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the warm launcher forks on Linux only")
+def test_a_hung_zygote_fails_one_launch_within_the_timeout_instead_of_blocking(monkeypatch) -> None:
+    """Issue 18 item 8: readline() without a timeout blocked every dequeue thread behind the lock."""
+    import launchers.warm_runs as warm
+
+    monkeypatch.setattr(warm, "ZYGOTE_TIMEOUT_SECONDS", 1.0)
+    with dg.instance_for_test(overrides=LAUNCHER) as instance:
+        launcher = instance.run_launcher
+        assert isinstance(launcher, WarmRunLauncher)
+        hung = subprocess.Popen(
+            [sys.executable, "-c", "import sys, time; print('ready', flush=True); time.sleep(120)"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert warm.read_line(hung.stdout, 10.0) == b"ready\n"
+        launcher._zygote = hung
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="died while forking"):
+            launcher._fork({"args": "{}", "cwd": None})
+        assert time.monotonic() - started < 10
+        assert hung.poll() is not None, "the hung zygote is stopped; the next launch starts a new one"

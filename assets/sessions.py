@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.checks import check_events, session_check_specs, stored_check_events
+from assets.checks import check_events, close_check_outputs, session_check_specs, stored_check_events
 from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
 from assets.reporting import done_in_run, report, services_of, verdict
 from pipeline.checks.checker import SessionChecker
@@ -82,5 +82,6 @@ def build_session_assets(
                     f"session {event.session_id} failed at {event.stage.value}: {event.error}"
                 )
         verdict(context, failures)
+        yield from close_check_outputs(context)
 
     return [session_stages]

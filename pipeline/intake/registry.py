@@ -21,7 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipeline.status.schema import ensure_columns, metadata
+from pipeline.status import migrations
+from pipeline.status.schema import metadata
 
 registry_table = sa.Table(
     "upload_registry",
@@ -85,8 +86,7 @@ class UploadRegistry:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[registry_table, feed_state_table])
-        ensure_columns(engine, registry_table)
+        migrations.upgrade(engine)  # a no-op on an engine from open_engine
 
     def settle(self, committed_tick: int) -> None:
         """Confirm the marks of committed ticks; drop those of ticks the daemon never committed."""

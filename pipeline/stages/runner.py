@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pipeline.domain import progress
 from pipeline.domain.documents import profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionState, Transcript
@@ -83,7 +84,8 @@ def run_sessions(
     selected = [stage for stage in STAGES if stage in stages]
     failed_earlier = _failed_earlier(services, session_ids)
     to_profile: list[str] = []
-    for session_id in session_ids:
+    for position, session_id in enumerate(session_ids, start=1):
+        progress.session_started(position, len(session_ids), session_id)
         todo = [stage for stage in selected if stage not in done.get(session_id, ())]
         if not todo:
             continue

@@ -1,8 +1,9 @@
-"""The status database's tables, how a database is opened, and how an older schema gains new columns.
+"""The status database's tables and how a database is opened (and migrated, see ``migrations``).
 
 One SQLAlchemy ``MetaData`` holds every table of the status database (the session rows, the
 rejected uploads, and the upload registry's tables, which ``pipeline.intake.registry`` adds to it),
-so creating and upgrading them happens in one place. SQLite by default, PostgreSQL in production
+so the code has one view of them; their schema is created and upgraded by the Alembic revisions
+in ``pipeline.status.migrations``. SQLite by default, PostgreSQL in production
 (``STATUS_DB_URL``).
 """
 
@@ -28,7 +29,7 @@ sessions_table = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    # Added after the first release: ensure_columns adds them to existing tables.
+    # Added after the first release (revision 0001 adds them to databases that lack them).
     sa.Column("run_id", sa.String(64), nullable=True),  # the run that last changed the state
     sa.Column("error_kind", sa.String(16), nullable=True),  # "permanent" | "transient" with FAILED
     sa.Column("pattern_counts", sa.Text, nullable=True),  # JSON {pattern_id: frequency} of its insights
@@ -59,33 +60,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def open_engine(url: str) -> sa.Engine:
-    """An engine on ``url`` with every status table created (and upgraded, see ``ensure_columns``)."""
+    """An engine on ``url`` with the schema at the newest revision (``migrations.upgrade``)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-    metadata.create_all(engine, tables=[sessions_table, rejections_table])
-    ensure_columns(engine, sessions_table)
-    ensure_columns(engine, rejections_table)
+    from pipeline.status import migrations  # imports alembic only where a database is opened
+
+    migrations.upgrade(engine)
     return engine
-
-
-def ensure_columns(engine: sa.Engine, table: sa.Table) -> None:
-    """Add the columns of ``table`` that an existing database lacks (nullable, so no data moves).
-
-    ``create_all`` only creates missing tables; deployments that created a table with an older
-    release get the new columns here, on the first start of the new code.
-    """
-    existing = {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
-    missing = [column for column in table.columns if column.name not in existing]
-    if not missing:
-        return
-    with engine.begin() as conn:
-        for column in missing:
-            kind = column.type.compile(dialect=engine.dialect)
-            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.domain.errors import PermanentError
+from pipeline.domain.progress import count_line, log_step
 from pipeline.providers.analysis import prompt
 from pipeline.providers.analysis.base import AnalysisResult
 from pipeline.providers.analysis.context import context_table, context_window, estimate_tokens, split_to_fit
@@ -109,7 +110,10 @@ class CloudAnalyzer(CloudProvider, ABC):
             budget,
             len(parts),
         )
-        results = [self._cached_part(part, language, chunk_cache) for part in parts]
+        results = []
+        for index, part in enumerate(parts, start=1):
+            log_step(logger, self.model, count_line("part", index, len(parts)))
+            results.append(self._cached_part(part, language, chunk_cache))
         return merge_results(results, model=self.model)
 
     def _cached_part(self, text: str, language: str, cache: ChunkCache | None) -> AnalysisResult:

@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import TranscriptSegment, UsageCost
+from pipeline.domain.progress import log_step, window_line
 from pipeline.domain.quality import summarise
 from pipeline.providers.speech_to_text.audio import DEFAULT_MAX_SECONDS, SAMPLE_RATE, PcmStream, windows
 from pipeline.providers.speech_to_text.base import SpeechResult
@@ -97,10 +98,14 @@ class FasterWhisperSpeechToText:
         stream = PcmStream(audio, max_seconds=self.max_audio_seconds)
         segments: list[TranscriptSegment] = []
         speech_seconds = 0.0
-        for offset, window in windows(stream, SAMPLE_RATE, self.window_seconds):
+        for index, (offset, window) in enumerate(windows(stream, SAMPLE_RATE, self.window_seconds), start=1):
             found, speech = self._recognise(whisper, window, offset / SAMPLE_RATE, primary_language(language))
             segments.extend(found)
             speech_seconds += speech
+            end = (offset + len(window)) / SAMPLE_RATE
+            log_step(
+                logger, audio.name, window_line(index, self.window_seconds, end, stream.declared_seconds)
+            )
         elapsed = time.perf_counter() - started
         duration = stream.decoded_seconds
         quality = summarise(

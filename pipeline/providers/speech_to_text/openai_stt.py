@@ -21,6 +21,7 @@ import numpy as np
 
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import UsageCost
+from pipeline.domain.progress import count_line, log_step
 from pipeline.domain.quality import summarise
 from pipeline.providers.cloud_clients import CloudProvider
 from pipeline.providers.cloud_errors import OPENAI
@@ -82,9 +83,10 @@ class OpenAISpeechToText(CloudProvider):
         input_tokens = output_tokens = reused = 0
         for index, (filename, load) in enumerate(pieces, start=1):
             payload = load()  # encoded one at a time: a long recording never sits in memory as WAV
-            logger.debug(
-                "transcribing %s piece %d/%d (%d bytes)", audio.name, index, len(pieces), len(payload)
-            )
+            if len(pieces) > 1:
+                log_step(
+                    logger, audio.name, f"{count_line('chunk', index, len(pieces))} ({len(payload)} bytes)"
+                )
             text, tokens_in, tokens_out, cached = self._piece(filename, payload, hint, cache)
             reused += cached
             texts.append(text.strip())

@@ -106,7 +106,8 @@ def test_status_cli_lists_rejected_folders_as_uploaded(tmp_path: Path, monkeypat
         and f"ana/{long_id}/" in out
     )
     assert main(["--rejected"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].startswith("ana/" + long_id)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("rejected uploads") and lines[1].startswith("ana/" + long_id)
     assert store.get("s42").state is SessionState.DONE
 
 
@@ -122,3 +123,29 @@ def test_a_reupload_whose_new_run_dies_before_its_step_is_failed_by_that_run(tmp
     assert fail_unfinished(store, ["s1"], "new-run", "terminated while queued") == ["s1"]
     closed = store.get("s1")
     assert closed.state is SessionState.FAILED and closed.run_id == "new-run"
+
+
+def test_status_cli_has_a_header_says_when_nothing_is_rejected_and_speaks_json(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import json
+
+    from pipeline.status.cli import main
+
+    url = f"sqlite:///{tmp_path}/status.db"
+    store = StatusStore(url)
+    store.set_state("s1", SessionState.FAILED, learner_id="ana", error="audio.wav could not be decoded")
+    monkeypatch.setenv("STATUS_DB_URL", url)
+    assert main([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["SESSION", "LEARNER", "STATE", "UPDATED"]
+    assert lines[1].startswith("s1") and lines[-1] == "no rejected uploads"
+    assert main(["--rejected"]) == 0
+    assert capsys.readouterr().out == "no rejected uploads\n"
+    store.rejections.record([("bad learner/s2", "invalid learner id 'bad learner'")])
+    assert main(["--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [s["session_id"] for s in document["sessions"]] == ["s1"]
+    assert document["sessions"][0]["state"] == "FAILED" and document["sessions"][0]["error_kind"] is None
+    assert [r["folder"] for r in document["rejected_uploads"]] == ["bad learner/s2"]
+    store.dispose()

@@ -1,20 +1,22 @@
 """Metadata builders: what analysts read about a session in the Dagster UI.
 
-Text that comes from a learner or a model (transcript previews, summaries, examples) is never put
-in markdown metadata: it goes in as plain text (or table cells, which the UI renders as text), so a
-transcript saying ``![x](http://evil/)`` shows those characters instead of loading an image. Our
-own markdown (the charts) is built from trusted values only.
+Text that comes from a learner or a model (transcript previews, summaries, examples) goes in as
+plain text, table cells, or, in a session's report card, Markdown in which every ASCII punctuation
+character is backslash-escaped (``escape_markdown``), so a transcript saying ``![x](http://evil/)``
+shows those characters instead of loading an image, and no link, image or HTML from it renders.
 """
 
 from __future__ import annotations
 
 import base64
+import string
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
 from pipeline.domain.quality import quality_flags
+from pipeline.domain.taxonomy import LABELS
 
 if TYPE_CHECKING:  # pandas loads when a chart or a view's table is built, not with the code location
     import pandas as pd
@@ -91,23 +93,58 @@ def _table(rows: list[dict[str, str | int]]) -> dg.TableMetadataValue:
     return dg.MetadataValue.table([dg.TableRecord(row) for row in rows], schema=dg.TableSchema(columns))
 
 
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as Markdown that renders as exactly these characters, on one line.
+
+    CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it leaves no
+    emphasis, link, image, HTML tag, entity, code span or autolink (``http\\://``, ``www\\.``) to parse.
+    """
+    flat = " ".join(text.split())
+    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in flat)
+
+
+def report_card(doc: SessionInsights) -> dg.MarkdownMetadataValue:
+    """The session at a glance: the focus and summary, then each pattern with every example and its fix."""
+    analysis = doc.analysis
+    lines = [
+        f"**Focus next:** {escape_markdown(analysis.focus_next)}",
+        "",
+        escape_markdown(analysis.summary),
+    ]
+    for n, insight in enumerate(analysis.insights, 1):
+        label = LABELS.get(insight.pattern_id, insight.pattern)
+        lines += [
+            "",
+            f"#### {n}\\. {escape_markdown(label)}: {insight.frequency}× \\({insight.severity} severity\\)",
+            "",
+            escape_markdown(insight.detail),
+            "",
+        ]
+        lines += [f"- “{escape_markdown(example)}”" for example in insight.examples]
+        lines += ["", f"**Suggestion:** {escape_markdown(insight.suggestion)}"]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
 def insights_metadata(doc: SessionInsights) -> Metadata:
     rows: list[dict[str, str | int]] = [
         {
+            "pattern": LABELS.get(i.pattern_id, i.pattern),
             "pattern_id": i.pattern_id,
-            "category": i.category,
             "severity": i.severity,
             "frequency": i.frequency,
-            "example": i.examples[0] if i.examples else "",
-            "suggestion": i.suggestion,
+            "examples": len(i.examples),
         }
         for i in doc.analysis.insights
     ]
     return {
+        "report_card": report_card(doc),
+        "focus_next": dg.MetadataValue.text(doc.analysis.focus_next),
+        "summary": dg.MetadataValue.text(doc.analysis.summary),
         "learner_id": doc.learner_id,
         "insights": _table(rows),
-        "focus_next": doc.analysis.focus_next,
-        "summary": dg.MetadataValue.text(doc.analysis.summary),
         "insight_count": len(doc.analysis.insights),
         "dropped_examples": doc.dropped_examples,
         "provider": doc.provider,

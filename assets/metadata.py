@@ -154,6 +154,11 @@ def insights_metadata(doc: SessionInsights) -> Metadata:
     }
 
 
+#: The profile's ``trend`` compares raw counts with the previous session only; the UI names it for what
+#: it is, so it is never read as ``learner_progress.trend`` (rates per 100 words over windows).
+VS_PREVIOUS = {"new": "new", "worsening": "more", "improving": "fewer", "steady": "same"}
+
+
 def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionStatus | None) -> Metadata:
     rows: list[dict[str, str | int]] = [
         {
@@ -161,7 +166,7 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionS
             "sessions": p.sessions,
             "total_frequency": p.total_frequency,
             "this_session": p.frequency_this_session,
-            "trend": p.trend,
+            "vs_previous_session": VS_PREVIOUS[p.trend],
             "first_seen": p.first_seen.date().isoformat(),
         }
         for p in doc.patterns[:10]

@@ -163,7 +163,13 @@ Trend = Literal["new", "worsening", "improving", "steady"]
 
 
 class PatternStat(BaseModel):
-    """One pattern's history for a learner up to a snapshot."""
+    """One pattern's history for a learner up to a snapshot.
+
+    ``trend`` is the count in this session against the previous session (raw counts, one step): the
+    UI shows it as ``vs_previous_session`` (new / more / fewer / same). It is not the learner's
+    trend: ``learner_progress.trend`` compares rates per 100 words over windows of sessions, and is
+    the one to read for progress.
+    """
 
     pattern_id: str
     category: str

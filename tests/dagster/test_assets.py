@@ -53,6 +53,8 @@ def test_text_session_materializes_all_three_assets(tmp_path: Path, uploads_dir:
     assert "insights" in meta and meta["provider"].value == "rules"
     profile_meta = latest_metadata(instance, "pattern_profile", "s1")
     assert "top_patterns" in profile_meta and profile_meta["session_status"].value == "DONE"
+    columns = [c.name for c in profile_meta["top_patterns"].schema.columns]
+    assert "vs_previous_session" in columns and "trend" not in columns  # not learner_progress' trend
     assert latest_metadata(instance, "transcript", "s1")["word_count"].value == len(TEXT.split())
 
 

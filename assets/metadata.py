@@ -44,8 +44,9 @@ def transcript_metadata(doc: Transcript) -> Metadata:
         "learner_id": doc.learner_id,
         "preview": dg.MetadataValue.text(preview),
         "word_count": doc.word_count,
-        "duration_seconds": dg.MetadataValue.float(doc.duration_seconds or 0.0),
-        "words_per_minute": dg.MetadataValue.float(doc.words_per_minute or 0.0),
+        # A text upload has no duration or pace: null, not a 0 that reads as a measurement.
+        "duration_seconds": _number_or_null(doc.duration_seconds, 2),
+        "words_per_minute": _number_or_null(doc.words_per_minute, 1),
         "language": doc.language,
         "source": doc.source,
         "provider": doc.provider,
@@ -59,6 +60,10 @@ def transcript_metadata(doc: Transcript) -> Metadata:
 
 def _number(value: float | None, digits: int = 3) -> dg.FloatMetadataValue | None:
     return None if value is None else dg.MetadataValue.float(round(value, digits))
+
+
+def _number_or_null(value: float | None, digits: int) -> dg.FloatMetadataValue | dg.NullMetadataValue:
+    return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(round(value, digits))
 
 
 def quality_metadata(doc: Transcript) -> Metadata:

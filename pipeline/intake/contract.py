@@ -36,7 +36,7 @@ class SessionUpload:
 
     @property
     def prefix(self) -> str:
-        return f"{self.learner_id}/{self.session_id}"
+        return f"{self.learner_id}/{self.session_id}" if self.learner_id else self.session_id
 
     @property
     def media(self) -> ObjectInfo | None:
@@ -82,7 +82,7 @@ class Rejection:
     @property
     def folder(self) -> str:
         """The folder as uploaded (learner/session), whatever its ids: how rejections are recorded."""
-        return f"{self.learner_id}/{self.session_id}"
+        return f"{self.learner_id}/{self.session_id}" if self.learner_id else self.session_id
 
 
 def split_key(key: str) -> tuple[str, str, str] | None:
@@ -93,6 +93,21 @@ def split_key(key: str) -> tuple[str, str, str] | None:
     return parts[0], parts[1], parts[2]
 
 
+def _misplaced_session(key: str) -> str | None:
+    """The folder of a session file put one level too high (``<session>/transcript.txt``), else None."""
+    parts = key.split("/")
+    if len(parts) == 2 and parts[0] and parts[1] in (*MEDIA_NAMES, MANIFEST_NAME):
+        return parts[0]
+    return None
+
+
+def _wrong_depth(folder: str) -> str:
+    return (
+        f"session folder {folder!r} is directly under the uploads root, where learner folders go: "
+        f"move it into its learner's folder, as <learner_id>/{folder}/"
+    )
+
+
 def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], list[Rejection]]:
     """Group listed objects by session folder; folders with invalid ids become rejections."""
     grouped: dict[tuple[str, str], dict[str, ObjectInfo]] = {}
@@ -100,7 +115,12 @@ def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], 
     for info in objects:
         parts = split_key(info.key)
         if parts is None:
-            continue  # stray files outside <learner>/<session>/ are not sessions
+            misplaced = _misplaced_session(info.key)
+            if misplaced is not None:
+                rejections.setdefault(
+                    ("", misplaced), Rejection(info.key, "", misplaced, _wrong_depth(misplaced))
+                )
+            continue  # other stray files outside <learner>/<session>/ are not sessions
         learner_id, session_id, name = parts
         try:
             validate_id(learner_id, "learner id")

@@ -189,13 +189,23 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionS
 _DTYPES = {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "datetime"}
 
 
-def frame_table(frame: pd.DataFrame, limit: int = 50) -> dg.TableMetadataValue:
-    """The first ``limit`` rows of a view as a UI table, its schema taken from the frame's dtypes."""
+def frame_table(
+    frame: pd.DataFrame, limit: int = 50, descriptions: dict[str, str] | None = None
+) -> dg.TableMetadataValue:
+    """The first ``limit`` rows of a view as a UI table (floats rounded for reading), its schema taken
+    from the frame's dtypes and, when given, each column's description."""
     import pandas as pd
 
+    from pipeline.views.columns import for_display
+
+    described = descriptions or {}
     schema = dg.TableSchema(
-        [dg.TableColumn(str(name), _DTYPES.get(dtype.kind, "string")) for name, dtype in frame.dtypes.items()]
+        [
+            dg.TableColumn(str(name), _DTYPES.get(dtype.kind, "string"), description=described.get(str(name)))
+            for name, dtype in frame.dtypes.items()
+        ]
     )
+    frame = for_display(frame)
     head = frame.head(limit).astype(object).where(frame.head(limit).notna(), None)
     records = [
         dg.TableRecord(

@@ -69,6 +69,9 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
     assert meta["dagster/row_count"].value > 0
     columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
     assert {"trend", "first_rate_per_100_words", "sessions_seen"} <= set(columns)
+    assert all(c.description for c in meta["dagster/column_schema"].schema.columns)  # from the docs' table
+    rates = [r.data["latest_rate_per_100_words"] for r in meta["preview"].records]
+    assert all(round(v, 2) == v for v in rates)  # rounded for display
     assert png_of(meta["chart"].value).startswith(PNG_MAGIC)
     assert meta["preview"].schema.columns and meta["preview"].records
     frame = pd.read_parquet(tmp_path / "results/views/learner_progress.parquet")

@@ -139,7 +139,9 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
     rates = session_rates(inputs.sessions, inputs.patterns)
     for learner, counts in rates[rates["learner_id"].isin(list(stale))].groupby("learner_id"):
         try:
-            png = profile_counts_chart(str(learner), counts[["recorded_at", "pattern_id", "frequency"]])
+            png = profile_counts_chart(
+                str(learner), counts[["recorded_at", "pattern_id", "frequency", "rate_per_100_words"]]
+            )
         except Exception:  # a chart is a nicety: one learner's bad data never fails the views
             context.log.warning(f"pattern_profile chart of learner {learner} failed", exc_info=True)
             continue
@@ -147,7 +149,7 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
             asset_key=key,
             partition=stale[str(learner)],
             metadata={
-                "pattern_counts_chart": chart_markdown(png, "pattern counts per session"),
+                "pattern_counts_chart": chart_markdown(png, "patterns per 100 words per session"),
                 "charted_sessions": int(counts["session_id"].nunique()),
                 "drawn_by": "analyst_views",
             },

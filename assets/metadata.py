@@ -1,20 +1,22 @@
 """Metadata builders: what analysts read about a session in the Dagster UI.
 
-Text that comes from a learner or a model (transcript previews, summaries, examples) is never put
-in markdown metadata: it goes in as plain text (or table cells, which the UI renders as text), so a
-transcript saying ``![x](http://evil/)`` shows those characters instead of loading an image. Our
-own markdown (the charts) is built from trusted values only.
+Text that comes from a learner or a model (transcript previews, summaries, examples) goes in as
+plain text, table cells, or, in a session's report card, Markdown in which every ASCII punctuation
+character is backslash-escaped (``escape_markdown``), so a transcript saying ``![x](http://evil/)``
+shows those characters instead of loading an image, and no link, image or HTML from it renders.
 """
 
 from __future__ import annotations
 
 import base64
+import string
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionStatus, Transcript, UsageCost
 from pipeline.domain.quality import quality_flags
+from pipeline.domain.taxonomy import LABELS
 
 if TYPE_CHECKING:  # pandas loads when a chart or a view's table is built, not with the code location
     import pandas as pd
@@ -42,8 +44,9 @@ def transcript_metadata(doc: Transcript) -> Metadata:
         "learner_id": doc.learner_id,
         "preview": dg.MetadataValue.text(preview),
         "word_count": doc.word_count,
-        "duration_seconds": dg.MetadataValue.float(doc.duration_seconds or 0.0),
-        "words_per_minute": dg.MetadataValue.float(doc.words_per_minute or 0.0),
+        # A text upload has no duration or pace: null, not a 0 that reads as a measurement.
+        "duration_seconds": _number_or_null(doc.duration_seconds, 2),
+        "words_per_minute": _number_or_null(doc.words_per_minute, 1),
         "language": doc.language,
         "source": doc.source,
         "provider": doc.provider,
@@ -57,6 +60,10 @@ def transcript_metadata(doc: Transcript) -> Metadata:
 
 def _number(value: float | None, digits: int = 3) -> dg.FloatMetadataValue | None:
     return None if value is None else dg.MetadataValue.float(round(value, digits))
+
+
+def _number_or_null(value: float | None, digits: int) -> dg.FloatMetadataValue | dg.NullMetadataValue:
+    return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(round(value, digits))
 
 
 def quality_metadata(doc: Transcript) -> Metadata:
@@ -91,23 +98,58 @@ def _table(rows: list[dict[str, str | int]]) -> dg.TableMetadataValue:
     return dg.MetadataValue.table([dg.TableRecord(row) for row in rows], schema=dg.TableSchema(columns))
 
 
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as Markdown that renders as exactly these characters, on one line.
+
+    CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it leaves no
+    emphasis, link, image, HTML tag, entity, code span or autolink (``http\\://``, ``www\\.``) to parse.
+    """
+    flat = " ".join(text.split())
+    return "".join(f"\\{c}" if c in _PUNCTUATION else c for c in flat)
+
+
+def report_card(doc: SessionInsights) -> dg.MarkdownMetadataValue:
+    """The session at a glance: the focus and summary, then each pattern with every example and its fix."""
+    analysis = doc.analysis
+    lines = [
+        f"**Focus next:** {escape_markdown(analysis.focus_next)}",
+        "",
+        escape_markdown(analysis.summary),
+    ]
+    for n, insight in enumerate(analysis.insights, 1):
+        label = LABELS.get(insight.pattern_id, insight.pattern)
+        lines += [
+            "",
+            f"#### {n}\\. {escape_markdown(label)}: {insight.frequency}× \\({insight.severity} severity\\)",
+            "",
+            escape_markdown(insight.detail),
+            "",
+        ]
+        lines += [f"- “{escape_markdown(example)}”" for example in insight.examples]
+        lines += ["", f"**Suggestion:** {escape_markdown(insight.suggestion)}"]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
 def insights_metadata(doc: SessionInsights) -> Metadata:
     rows: list[dict[str, str | int]] = [
         {
+            "pattern": LABELS.get(i.pattern_id, i.pattern),
             "pattern_id": i.pattern_id,
-            "category": i.category,
             "severity": i.severity,
             "frequency": i.frequency,
-            "example": i.examples[0] if i.examples else "",
-            "suggestion": i.suggestion,
+            "examples": len(i.examples),
         }
         for i in doc.analysis.insights
     ]
     return {
+        "report_card": report_card(doc),
+        "focus_next": dg.MetadataValue.text(doc.analysis.focus_next),
+        "summary": dg.MetadataValue.text(doc.analysis.summary),
         "learner_id": doc.learner_id,
         "insights": _table(rows),
-        "focus_next": doc.analysis.focus_next,
-        "summary": dg.MetadataValue.text(doc.analysis.summary),
         "insight_count": len(doc.analysis.insights),
         "dropped_examples": doc.dropped_examples,
         "provider": doc.provider,
@@ -117,6 +159,11 @@ def insights_metadata(doc: SessionInsights) -> Metadata:
     }
 
 
+#: The profile's ``trend`` compares raw counts with the previous session only; the UI names it for what
+#: it is, so it is never read as ``learner_progress.trend`` (rates per 100 words over windows).
+VS_PREVIOUS = {"new": "new", "worsening": "more", "improving": "fewer", "steady": "same"}
+
+
 def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionStatus | None) -> Metadata:
     rows: list[dict[str, str | int]] = [
         {
@@ -124,7 +171,7 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionS
             "sessions": p.sessions,
             "total_frequency": p.total_frequency,
             "this_session": p.frequency_this_session,
-            "trend": p.trend,
+            "vs_previous_session": VS_PREVIOUS[p.trend],
             "first_seen": p.first_seen.date().isoformat(),
         }
         for p in doc.patterns[:10]
@@ -142,13 +189,23 @@ def profile_metadata(doc: PatternProfile, refreshed: list[str], status: SessionS
 _DTYPES = {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "datetime"}
 
 
-def frame_table(frame: pd.DataFrame, limit: int = 50) -> dg.TableMetadataValue:
-    """The first ``limit`` rows of a view as a UI table, its schema taken from the frame's dtypes."""
+def frame_table(
+    frame: pd.DataFrame, limit: int = 50, descriptions: dict[str, str] | None = None
+) -> dg.TableMetadataValue:
+    """The first ``limit`` rows of a view as a UI table (floats rounded for reading), its schema taken
+    from the frame's dtypes and, when given, each column's description."""
     import pandas as pd
 
+    from pipeline.views.columns import for_display
+
+    described = descriptions or {}
     schema = dg.TableSchema(
-        [dg.TableColumn(str(name), _DTYPES.get(dtype.kind, "string")) for name, dtype in frame.dtypes.items()]
+        [
+            dg.TableColumn(str(name), _DTYPES.get(dtype.kind, "string"), description=described.get(str(name)))
+            for name, dtype in frame.dtypes.items()
+        ]
     )
+    frame = for_display(frame)
     head = frame.head(limit).astype(object).where(frame.head(limit).notna(), None)
     records = [
         dg.TableRecord(

@@ -21,6 +21,7 @@ from assets.metadata import Metadata, chart_markdown, frame_table
 from assets.partitions import freshness_policy
 from pipeline.stages.runner import Stage
 from pipeline.storage import Storage
+from pipeline.views.columns import DESCRIPTIONS
 from wiring.resources import PipelineResource
 
 if TYPE_CHECKING:  # pandas, pyarrow and matplotlib load in the views' step, never with the code location
@@ -67,10 +68,12 @@ def _learner_progress(results: Storage, inputs: "ViewInputs") -> Metadata:
     _png_copy(results, "learner_progress", png)
     return {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": frame_table(frame.head(0)).schema,
+        "dagster/column_schema": frame_table(
+            frame.head(0), descriptions=DESCRIPTIONS["learner_progress"]
+        ).schema,
         "learners": int(frame["learner_id"].nunique()),
         "sessions": int(inputs.sessions["analysed"].sum()),
-        "preview": frame_table(frame),
+        "preview": frame_table(frame, descriptions=DESCRIPTIONS["learner_progress"]),
         "chart": chart_markdown(png, "pattern frequencies per 100 words across sessions"),
         "parquet": dg.MetadataValue.path(where["parquet"]),
         "csv": dg.MetadataValue.path(where["csv"]),
@@ -91,11 +94,13 @@ def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
     _png_copy(results, "cohort_patterns", png)
     return {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": frame_table(frame.head(0)).schema,
+        "dagster/column_schema": frame_table(
+            frame.head(0), descriptions=DESCRIPTIONS["cohort_patterns"]
+        ).schema,
         "weeks": int(frame["week"].nunique()),
-        "preview": frame_table(frame),
+        "preview": frame_table(frame, descriptions=DESCRIPTIONS["cohort_patterns"]),
         "chart": chart_markdown(png, "top patterns: share of sessions per week"),
-        "pipeline_health": frame_table(health),
+        "pipeline_health": frame_table(health, descriptions=DESCRIPTIONS["pipeline_health"]),
         "parquet": dg.MetadataValue.path(where["parquet"]),
         "csv": dg.MetadataValue.path(where["csv"]),
         "pipeline_health_parquet": dg.MetadataValue.path(health_where["parquet"]),
@@ -134,7 +139,9 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
     rates = session_rates(inputs.sessions, inputs.patterns)
     for learner, counts in rates[rates["learner_id"].isin(list(stale))].groupby("learner_id"):
         try:
-            png = profile_counts_chart(str(learner), counts[["recorded_at", "pattern_id", "frequency"]])
+            png = profile_counts_chart(
+                str(learner), counts[["recorded_at", "pattern_id", "frequency", "rate_per_100_words"]]
+            )
         except Exception:  # a chart is a nicety: one learner's bad data never fails the views
             context.log.warning(f"pattern_profile chart of learner {learner} failed", exc_info=True)
             continue
@@ -142,7 +149,7 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
             asset_key=key,
             partition=stale[str(learner)],
             metadata={
-                "pattern_counts_chart": chart_markdown(png, "pattern counts per session"),
+                "pattern_counts_chart": chart_markdown(png, "patterns per 100 words per session"),
                 "charted_sessions": int(counts["session_id"].nunique()),
                 "drawn_by": "analyst_views",
             },

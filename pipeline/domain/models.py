@@ -116,14 +116,28 @@ class Insight(BaseModel):
     suggestion: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+class PatternCount(BaseModel):
+    """How often one pattern occurred in a session, whether or not it made the top insights."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern_id: PatternId
+    count: Annotated[int, Field(ge=1, le=10_000)]
+
+
 class SessionAnalysis(BaseModel):
-    """Exactly the shape an analyzer must return: 1-5 insights, one focus, a short summary."""
+    """Exactly the shape an analyzer must return: 1-5 insights, one focus, a short summary.
+
+    ``pattern_counts`` lists every pattern found (not only the five insights shown), so a learner's
+    profile counts what was dropped from the list too; empty in documents written before it existed.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     insights: Annotated[list[Insight], Field(min_length=1, max_length=5)]
     focus_next: Annotated[str, Field(min_length=1, max_length=600)]
     summary: Annotated[str, Field(min_length=1, max_length=1500)]
+    pattern_counts: Annotated[list[PatternCount], Field(max_length=100)] = Field(default_factory=list)
 
 
 class SessionInsights(BaseModel):
@@ -149,7 +163,13 @@ Trend = Literal["new", "worsening", "improving", "steady"]
 
 
 class PatternStat(BaseModel):
-    """One pattern's history for a learner up to a snapshot."""
+    """One pattern's history for a learner up to a snapshot.
+
+    ``trend`` is the count in this session against the previous session (raw counts, one step): the
+    UI shows it as ``vs_previous_session`` (new / more / fewer / same). It is not the learner's
+    trend: ``learner_progress.trend`` compares rates per 100 words over windows of sessions, and is
+    the one to read for progress.
+    """
 
     pattern_id: str
     category: str

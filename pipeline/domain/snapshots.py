@@ -27,10 +27,18 @@ class ProfileEntry:
 
 
 def pattern_counts(doc: SessionInsights) -> dict[str, int]:
-    """pattern_id -> summed frequency in one session's insights."""
+    """pattern_id -> how often it occurred in one session: every pattern found, not only the insights.
+
+    The analysis' full ``pattern_counts`` when it has them; an insight whose pattern they miss (and
+    documents written before they existed) count by the insight's frequency.
+    """
     counts: dict[str, int] = {}
+    for found in doc.analysis.pattern_counts:
+        counts[found.pattern_id] = counts.get(found.pattern_id, 0) + found.count
+    listed = set(counts)
     for insight in doc.analysis.insights:
-        counts[insight.pattern_id] = counts.get(insight.pattern_id, 0) + insight.frequency
+        if insight.pattern_id not in listed:
+            counts[insight.pattern_id] = counts.get(insight.pattern_id, 0) + insight.frequency
     return counts
 
 

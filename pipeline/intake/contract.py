@@ -38,7 +38,7 @@ class SessionUpload:
 
     @property
     def prefix(self) -> str:
-        return f"{self.learner_id}/{self.session_id}"
+        return f"{self.learner_id}/{self.session_id}" if self.learner_id else self.session_id
 
     @property
     def media(self) -> ObjectInfo | None:
@@ -94,6 +94,8 @@ class Rejection:
     @property
     def folder(self) -> str:
         """The folder as uploaded (learner/session), escaped (``shown``): how rejections are recorded."""
+        if not self.learner_id:
+            return shown(self.session_id)
         return f"{shown(self.learner_id)}/{shown(self.session_id)}"
 
 
@@ -105,6 +107,21 @@ def split_key(key: str) -> tuple[str, str, str] | None:
     return parts[0], parts[1], parts[2]
 
 
+def _misplaced_session(key: str) -> str | None:
+    """The folder of a session file put one level too high (``<session>/transcript.txt``), else None."""
+    parts = key.split("/")
+    if len(parts) == 2 and parts[0] and parts[1] in (*MEDIA_NAMES, MANIFEST_NAME):
+        return parts[0]
+    return None
+
+
+def _wrong_depth(folder: str) -> str:
+    return (
+        f"session folder {folder!r} is directly under the uploads root, where learner folders go: "
+        f"move it into its learner's folder, as <learner_id>/{folder}/"
+    )
+
+
 def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], list[Rejection]]:
     """Group listed objects by session folder; folders with invalid ids, files nested deeper than
     ``learner/session/name``, entries the listing flagged (FIFOs, symlinks leaving the root) and
@@ -114,7 +131,12 @@ def group_sessions(objects: Iterable[ObjectInfo]) -> tuple[list[SessionUpload], 
     for info in objects:
         parts = info.key.split("/")
         if len(parts) < 3 or not all(parts):
-            continue  # stray files outside <learner>/<session>/ are not sessions
+            misplaced = _misplaced_session(info.key)
+            if misplaced is not None:
+                rejections.setdefault(
+                    ("", misplaced), Rejection(info.key, "", misplaced, _wrong_depth(shown(misplaced)))
+                )
+            continue  # other stray files outside <learner>/<session>/ are not sessions
         learner_id, session_id = parts[0], parts[1]
         try:
             validate_id(learner_id, "learner id")

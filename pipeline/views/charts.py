@@ -15,8 +15,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-WIDTH, HEIGHT, DPI = 6.0, 2.6, 72  # small on purpose: every chart rides in event metadata
+#: About 1,000 px wide: the width of an asset page's metadata column at 1600 px, so text reads at
+#: full size (each chart rides in event metadata, so not wider).
+WIDTH, HEIGHT, DPI = 10.0, 3.2, 100
+FONT = 9
 MAX_LEARNERS, MAX_PATTERNS, MAX_SESSIONS, MAX_WEEKS = 4, 4, 12, 8
+#: A week's share of sessions is drawn only over at least this many sessions (1 of 1 is not 100 %).
+MIN_WEEK_SESSIONS = 5
 
 
 def _figure(rows: int = 1) -> tuple[Figure, list[Axes]]:
@@ -34,9 +39,23 @@ def _png(figure: Figure) -> bytes:
 
     buffer = io.BytesIO()
     figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")  # keeps the outside legends
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _legend_outside(ax: Axes) -> None:
+    """Labels, not ids, in a legend right of the data, never over it."""
+    from pipeline.domain.taxonomy import LABELS
+
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(
+        handles,
+        [LABELS.get(n, n) for n in names],
+        fontsize=FONT,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
 
 
 def _top(frame: pd.DataFrame, by: str, value: str, limit: int) -> list[str]:
@@ -49,7 +68,15 @@ def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
         return None
     by_sessions = rates.groupby("learner_id")["session_id"].nunique().sort_values(ascending=False)
     learners = by_sessions.head(MAX_LEARNERS).index.tolist()
+    rest = by_sessions.index.tolist()[MAX_LEARNERS:]
     figure, axes = _figure(len(learners))
+    if rest:  # the top N by sessions, and the rest named so nobody is silently missing
+        figure.suptitle(
+            f"{len(learners)} learners with the most sessions; not drawn: "
+            + ", ".join(map(str, rest[:20]))
+            + (f" and {len(rest) - 20} more" if len(rest) > 20 else ""),
+            fontsize=FONT,
+        )
     for ax, learner in zip(axes, learners, strict=True):
         mine = rates[rates["learner_id"] == learner]
         mine = mine[mine["order"] >= mine["order"].max() - MAX_SESSIONS + 1]
@@ -59,31 +86,42 @@ def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
         )
         table = table.reindex(sorted(mine["recorded_at"].unique())).fillna(0.0)
         table.index = [stamp.strftime("%m-%d") for stamp in table.index]
-        table.plot(ax=ax, marker="o", title=f"{learner}: per 100 words", fontsize=7)
-        ax.legend(fontsize=6, loc="upper right")
+        table.plot(ax=ax, marker="o", title=f"{learner}: occurrences per 100 words", fontsize=FONT)
+        ax.set_ylabel("per 100 words", fontsize=FONT)
+        _legend_outside(ax)
     return _png(figure)
 
 
 def profile_counts_chart(learner_id: str, counts: pd.DataFrame) -> bytes | None:
-    """One learner's pattern counts across sessions (columns: recorded_at, pattern_id, frequency)."""
+    """One learner's patterns across sessions per 100 words, so sessions of different lengths compare.
+
+    Columns: recorded_at, pattern_id, frequency and rate_per_100_words (frequency when it is absent).
+    """
     if counts.empty:
         return None
     sessions = sorted(counts["recorded_at"].unique())[-MAX_SESSIONS:]
     counts = counts[counts["recorded_at"].isin(sessions)]
     top = _top(counts, "pattern_id", "frequency", MAX_PATTERNS)
+    value = "rate_per_100_words" if "rate_per_100_words" in counts else "frequency"
     table = counts[counts["pattern_id"].isin(top)].pivot_table(
-        index="recorded_at", columns="pattern_id", values="frequency", aggfunc="sum"
+        index="recorded_at", columns="pattern_id", values=value, aggfunc="sum"
     )
     table = table.reindex(sessions).fillna(0)
     table.index = [pd.Timestamp(stamp).strftime("%m-%d") for stamp in table.index]
     figure, [ax] = _figure()
-    table.plot(ax=ax, kind="bar", title=f"{learner_id}: pattern counts per session", fontsize=7, rot=0)
-    ax.legend(fontsize=6, loc="upper left")
+    unit = "per 100 words" if value == "rate_per_100_words" else "count"
+    table.plot(ax=ax, kind="bar", title=f"{learner_id}: patterns per session ({unit})", fontsize=FONT, rot=0)
+    ax.set_ylabel(unit, fontsize=FONT)
+    _legend_outside(ax)
     return _png(figure)
 
 
 def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
-    """Share of each week's sessions showing the cohort's top patterns (latest weeks)."""
+    """Share of each week's sessions showing the cohort's top patterns (latest weeks).
+
+    A week with fewer than MIN_WEEK_SESSIONS sessions is left empty (its tick says so): one session
+    of one would read as 100 %.
+    """
     if cohort.empty:
         return None
     weeks = sorted(cohort["week"].unique())[-MAX_WEEKS:]
@@ -92,10 +130,16 @@ def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
     table = recent[recent["pattern_id"].isin(top)].pivot_table(
         index="week", columns="pattern_id", values="share_of_sessions", aggfunc="sum"
     )
+    totals = recent.groupby("week")["week_sessions"].max().reindex(weeks).fillna(0).astype(int)
+    table = table.reindex(weeks).fillna(0.0)
+    table.loc[totals < MIN_WEEK_SESSIONS] = float("nan")
+    table.index = [
+        f"{week}\n{n} sessions" + ("" if n >= MIN_WEEK_SESSIONS else " (too few)")
+        for week, n in totals.items()
+    ]
     figure, [ax] = _figure()
-    table.reindex(weeks).fillna(0.0).plot(
-        ax=ax, kind="bar", title="Top patterns: share of sessions", fontsize=7, rot=0
-    )
+    table.plot(ax=ax, kind="bar", title="Top patterns: share of each week's sessions", fontsize=FONT, rot=0)
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=6, loc="upper left")
+    ax.set_ylabel("share of sessions", fontsize=FONT)
+    _legend_outside(ax)
     return _png(figure)

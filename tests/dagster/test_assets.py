@@ -53,7 +53,12 @@ def test_text_session_materializes_all_three_assets(tmp_path: Path, uploads_dir:
     assert "insights" in meta and meta["provider"].value == "rules"
     profile_meta = latest_metadata(instance, "pattern_profile", "s1")
     assert "top_patterns" in profile_meta and profile_meta["session_status"].value == "DONE"
-    assert latest_metadata(instance, "transcript", "s1")["word_count"].value == len(TEXT.split())
+    columns = [c.name for c in profile_meta["top_patterns"].schema.columns]
+    assert "vs_previous_session" in columns and "trend" not in columns  # not learner_progress' trend
+    transcript_meta = latest_metadata(instance, "transcript", "s1")
+    assert transcript_meta["word_count"].value == len(TEXT.split())
+    assert transcript_meta["duration_seconds"].value is None  # a text upload has no duration: null, not 0
+    assert transcript_meta["words_per_minute"].value is None
 
 
 def test_audio_session_is_transcribed_offline(tmp_path: Path, uploads_dir: Path, instance) -> None:

@@ -69,6 +69,9 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
     assert meta["dagster/row_count"].value > 0
     columns = [c.name for c in meta["dagster/column_schema"].schema.columns]
     assert {"trend", "first_rate_per_100_words", "sessions_seen"} <= set(columns)
+    assert all(c.description for c in meta["dagster/column_schema"].schema.columns)  # from the docs' table
+    rates = [r.data["latest_rate_per_100_words"] for r in meta["preview"].records]
+    assert all(round(v, 2) == v for v in rates)  # rounded for display
     assert png_of(meta["chart"].value).startswith(PNG_MAGIC)
     assert meta["preview"].schema.columns and meta["preview"].records
     frame = pd.read_parquet(tmp_path / "results/views/learner_progress.parquet")
@@ -211,7 +214,40 @@ def test_untrusted_text_is_plain_text_in_metadata() -> None:
     )
     meta = insights_metadata(doc)
     markdown = [k for k, v in meta.items() if isinstance(v, dg.MarkdownMetadataValue)]
-    assert markdown == [] and meta["summary"].text == hostile
+    assert markdown == ["report_card"] and meta["summary"].text == hostile
+    assert list(meta)[:3] == ["report_card", "focus_next", "summary"]  # the card opens the page
+    from markdown_it import MarkdownIt  # rich's renderer: CommonMark, as the UI parses it
+
+    card = meta["report_card"].md_str
+    html = MarkdownIt("commonmark").render(card)
+    assert "<a " not in html and "<img" not in html and "http://" not in card  # no link, image, autolink
+    assert "![x](http://evil/)" in html.replace("&lt;", "<").replace("&gt;", ">")  # shown as characters
+    assert "&lt;img src=x&gt;" in html and "[click](http://evil)" in html
+    assert "Articles" in html or "article" in html.lower()  # the pattern by its label
+
+
+def test_report_card_lists_every_example_by_label() -> None:
+    """Every example of every pattern (not only the first), under the pattern's label."""
+    examples = ["I go yesterday", "she go home", "we eat there last week"]
+    tense = insight("grammar.verb_tense", 3).model_copy(update={"examples": examples})
+    doc = SessionInsights(
+        session_id="s",
+        learner_id="ana",
+        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
+        provider="p",
+        model="m",
+        prompt_version="v",
+        input_sha256="0" * 64,
+        analysis=SessionAnalysis(
+            insights=[tense, insight("vocabulary.filler_words", 2, "um")],
+            focus_next="Past tense.",
+            summary="S.",
+        ),
+    )
+    card = insights_metadata(doc)["report_card"].md_str
+    assert card.index("Past tense") < card.index("Verb") < card.index("Filler")
+    assert all(example in card for example in examples)
+    assert "3×" in card and "medium severity" in card and "practise" in card
 
 
 def test_views_refresh_by_automation_debounced(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import chain, zip_longest
 
-from pipeline.domain.models import Insight, SessionAnalysis, UsageCost
+from pipeline.domain.models import Insight, PatternCount, SessionAnalysis, UsageCost
 from pipeline.domain.taxonomy import PATTERN_IDS, SEVERITY_WEIGHT
 from pipeline.providers.analysis.base import AnalysisResult
 
@@ -69,10 +69,20 @@ def merge_analyses(analyses: Sequence[SessionAnalysis], *, model: str) -> Sessio
         f"in {len(analyses)} parts and the findings merged: frequencies are summed over the parts. "
         f"The patterns that weigh most across the whole session: {listed}."
     )
+    counts: dict[str, int] = {}
+    for analysis in analyses:
+        for found in analysis.pattern_counts or [
+            PatternCount(pattern_id=i.pattern_id, count=i.frequency) for i in analysis.insights
+        ]:
+            counts[found.pattern_id] = counts.get(found.pattern_id, 0) + found.count
     return SessionAnalysis(
         insights=top,
         focus_next=_clip(focus or top[0].suggestion, _FOCUS_CHARS),
         summary=_clip(summary, _SUMMARY_CHARS),
+        pattern_counts=[
+            PatternCount(pattern_id=pid, count=min(n, MAX_FREQUENCY))  # type: ignore[arg-type]
+            for pid, n in counts.items()
+        ],
     )
 
 

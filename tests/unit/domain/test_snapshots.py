@@ -81,3 +81,20 @@ def test_sessions_from_lists_the_snapshot_and_later_ones_in_recorded_order() -> 
     ana = [h for h in HISTORY if h.learner_id == "ana"]
     assert sessions_from("s2", list(reversed(ana))) == ["s2", "s3"]
     assert sessions_from("missing", ana) == []
+
+
+def test_profile_counts_patterns_found_beyond_the_top_insights() -> None:
+    """A pattern found but not among the five insights still counts: next session it is not `new`."""
+    from pipeline.domain.models import PatternCount
+
+    first = insights("s1", 1, {"grammar.verb_tense": 4})
+    first.analysis.pattern_counts = [
+        PatternCount(pattern_id="grammar.verb_tense", count=4),
+        PatternCount(pattern_id="vocabulary.filler_words", count=2),
+    ]
+    second = insights("s2", 2, {"vocabulary.filler_words": 3})
+    profile = build_profile("ana", "s2", [first, second])
+    stats = {p.pattern_id: p for p in profile.patterns}
+    assert stats["vocabulary.filler_words"].sessions == 2
+    assert stats["vocabulary.filler_words"].trend != "new"
+    assert stats["grammar.verb_tense"].total_frequency == 4

@@ -255,3 +255,16 @@ def test_a_status_row_left_by_an_older_release_rejection_does_not_block_the_real
     assert ids(env.tick()) == ["s42"]
     row = env.status.get("s42")
     assert (row.learner_id, row.state, row.error) == ("ana", SessionState.UPLOADED, None)
+
+
+def test_a_session_folder_directly_under_the_root_is_rejected_with_a_warning(env: Env) -> None:
+    """``s9/transcript.txt`` (no learner folder) broke the contract silently; now it says how to fix it."""
+    env.put("s9/transcript.txt", b"hello there")
+    env.put("README.txt", b"not a session")  # a stray file at the root is still nobody's business
+    env.session("ana", "s1")
+    found = env.tick()
+    assert ids(found) == ["s1"]
+    [rejected] = found.rejected
+    assert rejected.folder == "s9" and "<learner_id>/s9/" in rejected.message
+    assert {r.folder for r in env.status.rejections.list()} == {"s9"}
+    assert env.tick().rejected == []  # reported once

@@ -15,7 +15,7 @@ import logging
 import threading
 
 from pipeline.domain.errors import PermanentError
-from pipeline.domain.models import Insight, SessionAnalysis, UsageCost
+from pipeline.domain.models import Insight, PatternCount, SessionAnalysis, UsageCost
 from pipeline.domain.taxonomy import LABELS, PATTERN_IDS, SEVERITY_WEIGHT, category_of
 from pipeline.providers.analysis.base import AnalysisResult
 from pipeline.providers.analysis.rules import spacy_model
@@ -183,6 +183,7 @@ class RuleBasedAnalyzer:
             insights=insights,
             focus_next=kept[0].next_step if kept else _NOTHING_FOCUS,
             summary=_summary(doc, findings),
+            pattern_counts=[PatternCount(pattern_id=f.pattern_id, count=f.frequency) for f in findings],
         )
         return AnalysisResult(analysis=analysis, usage=UsageCost(calls=0), dropped_examples=dropped)
 

@@ -95,3 +95,27 @@ def test_usage_and_dropped_examples_are_summed() -> None:
     usage = merged.usage
     assert (usage.input_tokens, usage.output_tokens, usage.cost_usd, usage.calls) == (300, 30, 0.75, 3)
     assert merged.dropped_examples == 1
+
+
+def test_merge_sums_every_pattern_found_in_the_parts() -> None:
+    from pipeline.domain.models import PatternCount
+
+    parts = [
+        SessionAnalysis(
+            insights=[insight("grammar.verb_tense", 3, "low", [])],
+            focus_next="f",
+            summary="s",
+            pattern_counts=[
+                PatternCount(pattern_id="grammar.verb_tense", count=3),
+                PatternCount(pattern_id="vocabulary.filler_words", count=1),
+            ],
+        ),
+        SessionAnalysis(
+            insights=[insight("vocabulary.filler_words", 2, "low", [])], focus_next="f", summary="s"
+        ),
+    ]
+    merged = merge_analyses(parts, model="m")
+    assert {c.pattern_id: c.count for c in merged.pattern_counts} == {
+        "grammar.verb_tense": 3,
+        "vocabulary.filler_words": 3,
+    }

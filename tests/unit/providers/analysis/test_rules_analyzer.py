@@ -286,3 +286,15 @@ def test_analyzer_identity() -> None:
     assert (analyzer.name, analyzer.prompt_version) == ("rules", "rules-v3")
     # The parser is part of the model: its files' digest changes the model, so results go stale.
     assert analyzer.model == f"en_core_web_sm-3.8.0@sha256:{PINNED_SHA256}"
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.parent.name)
+def test_pattern_counts_list_every_pattern_found_not_only_the_top_insights(path: Path) -> None:
+    """The profile counts from pattern_counts, so a pattern ranked sixth is still counted."""
+    analysis = RuleBasedAnalyzer().analyze(path.read_text(encoding="utf-8")).analysis
+    counts = {c.pattern_id: c.count for c in analysis.pattern_counts}
+    assert len(counts) == len(analysis.pattern_counts)  # each pattern once
+    for insight in analysis.insights:
+        if insight.pattern_id != "other":
+            assert counts[insight.pattern_id] == insight.frequency
+    assert len(counts) >= len([i for i in analysis.insights if i.pattern_id != "other"])

@@ -61,6 +61,17 @@ def _one_of_the(noun: Any) -> Any | None:
     return of.head if any(c.dep_ in ("det", "poss") for c in noun.children) else None
 
 
+_PLURAL_HEADS = wordset("lot lots number variety couple range majority plenty dozens")
+
+
+def _lot_of(noun: Any) -> Any | None:
+    """'a lot of problem', 'a number of reason': the quantity word of a singular noun after 'of'."""
+    of = noun.head
+    if noun.dep_ != "pobj" or of.lower_ != "of" or of.head.lower_ not in _PLURAL_HEADS:
+        return None
+    return of.head if of.head.i == of.i - 1 and noun.i - of.i <= 3 else None
+
+
 def number_errors(tokens: Any) -> list[tuple[int, int]]:
     """(first, last) token indices of a noun whose number its quantifier or its lexicon contradicts."""
     found = []
@@ -73,7 +84,7 @@ def number_errors(tokens: Any) -> list[tuple[int, int]]:
         if noun.lower_ in NEVER_PLURAL:
             found.append((noun.i, noun.i))
         elif noun.tag_ == "NN" and _count_noun(noun):
-            first = _plural_quantifier(noun) or _one_of_the(noun)
+            first = _plural_quantifier(noun) or _one_of_the(noun) or _lot_of(noun)
             if first is not None:
                 found.append((first.i, noun.i))
         elif noun.tag_ == "NNS" and noun.i > 0:

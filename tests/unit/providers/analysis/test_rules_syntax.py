@@ -52,6 +52,8 @@ FOUND = [
     (parsed_plurals, "I have visited many country in Europe.", "many country"),
     (parsed_plurals, "It is one of the best restaurant in the city.", "one of the best restaurant"),
     (parsed_plurals, "They gave us a lot of useful informations.", "informations"),
+    (parsed_plurals, "There are a lot of problem in this city.", "lot of problem"),
+    (parsed_plurals, "A number of student failed the test.", "number of student"),
 ]
 
 # Correct English with the same surface: each must stay silent.
@@ -70,6 +72,7 @@ SILENT = [
         "A few days ago two friends and many books arrived. Every student has a two-hour class.",
     ),
     (parsed_plurals, "We need information and advice, and one of my friends came."),
+    (parsed_plurals, "A lot of money and a lot of time went into a number of projects. Lots of work."),
 ]
 
 

@@ -120,6 +120,7 @@ class PipelineResource(dg.ConfigurableResource):
                 analyzer=build_analyzer(settings, anthropic_key, openai_key),
                 audio_retention=settings.audio_retention,
                 breaker_threshold=settings.breaker_threshold,
+                concurrency=settings.run_concurrency,
             )
         return self._services
 

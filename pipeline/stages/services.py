@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -32,6 +33,8 @@ class Services:
     breaker_threshold: int = 3
     run_id: str | None = None  # the Dagster run using these services, recorded with each state change
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    concurrency: int = 16  # sessions of one run going through their stages at once (RUN_CONCURRENCY)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def memo(self) -> Memo:
@@ -39,9 +42,10 @@ class Services:
 
     def breaker(self, provider: str) -> CircuitBreaker:
         """The run's circuit breaker for ``provider`` (one per provider name, shared by its stages)."""
-        if provider not in self.breakers:
-            self.breakers[provider] = CircuitBreaker(provider, self.breaker_threshold)
-        return self.breakers[provider]
+        with self._lock:  # the run's sessions ask from several threads
+            if provider not in self.breakers:
+                self.breakers[provider] = CircuitBreaker(provider, self.breaker_threshold)
+            return self.breakers[provider]
 
     def stored_result(self, session_id: str, key: str, model: type[M], what: str) -> M | None:
         """A stage's stored result, if any; an unreadable one is ignored, since the stage rewrites it."""

@@ -50,6 +50,10 @@ def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
     except ConfigError as exc:
         raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from None
     services.run_id = context.run_id
+    try:  # live uploads (sensor runs, priority 10) are served by the shared budget before backfills (-1)
+        services.priority = int(context.run.tags.get("dagster/priority", "0"))
+    except ValueError:
+        services.priority = 0
     if context.retry_number:
         for breaker in services.breakers.values():
             breaker.half_open()  # the RetryPolicy's wait has passed: let one call probe the provider

@@ -15,8 +15,10 @@ from pydantic import PrivateAttr
 
 from pipeline.config.settings import ConfigError, Settings
 from pipeline.providers.factory import build_analyzer, build_speech_to_text
+from pipeline.providers.limits import parse_limits
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.stages.services import Services
+from pipeline.status.budget import ProviderBudget
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage, open_storage
 from pipeline.storage.change_feed import ChangeFeed, SqsChangeFeed
@@ -121,6 +123,9 @@ class PipelineResource(dg.ConfigurableResource):
                 audio_retention=settings.audio_retention,
                 breaker_threshold=settings.breaker_threshold,
                 concurrency=settings.run_concurrency,
+                budget=ProviderBudget(
+                    self.status_store().engine, parse_limits(settings.provider_limits_json)
+                ),
             )
         return self._services
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from pipeline.domain.documents import profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionState, Transcript
+from pipeline.providers.gate import bound
 from pipeline.stages import lifecycle
 from pipeline.stages.insights import analyze_session
 from pipeline.stages.pattern_profile import profile_sessions
@@ -168,7 +169,8 @@ def run_sessions(
     def task(session_id: str | None, fn: Callable[[], bool | None]) -> None:
         profile = False
         try:
-            profile = bool(fn())
+            with bound(services.budget, services.priority, services.calls):
+                profile = bool(fn())
         except Exception as exc:  # never expected: the stages catch their own; keep the run going
             if session_id is not None:
                 out.put(StageEvent(session_id, plan[session_id][0], error=exc))

@@ -13,8 +13,10 @@ from pipeline.config.settings import AudioRetention
 from pipeline.domain.errors import PermanentError
 from pipeline.providers.analysis import Analyzer
 from pipeline.providers.breaker import CircuitBreaker
+from pipeline.providers.gate import CallStats
 from pipeline.providers.memo import Memo
 from pipeline.providers.speech_to_text import SpeechToText
+from pipeline.status.budget import ProviderBudget
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage
 
@@ -34,6 +36,9 @@ class Services:
     run_id: str | None = None  # the Dagster run using these services, recorded with each state change
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     concurrency: int = 16  # sessions of one run going through their stages at once (RUN_CONCURRENCY)
+    budget: ProviderBudget | None = None  # the instance's shared provider budget (None: unlimited)
+    priority: int = 0  # the run's dagster/priority: the budget serves higher first
+    calls: CallStats = field(default_factory=CallStats)  # this run's provider requests
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property

@@ -33,6 +33,7 @@ from pipeline.status.budget_schema import (
 log = logging.getLogger(__name__)
 WAITER_TTL = 5.0
 POLL = 0.2
+MARGIN = 0.5  # seconds added to the window: a request reaches the provider a little after its lease
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ProviderBudget:
             conn.execute(sa.delete(leases_table).where(leases_table.c.expires < now))
             conn.execute(
                 sa.delete(usage_table).where(
-                    usage_table.c.provider == provider, usage_table.c.at < now - limits.window_seconds
+                    usage_table.c.provider == provider, usage_table.c.at < now - limits.window_seconds - MARGIN
                 )
             )
             conn.execute(sa.delete(waiters_table).where(waiters_table.c.seen < now - WAITER_TTL))
@@ -141,7 +142,7 @@ class ProviderBudget:
         if not full:
             return 0.0
         return max(
-            0.05, min(1.0, (oldest or now) + limits.window_seconds - now)
+            0.05, min(1.0, (oldest or now) + limits.window_seconds + MARGIN - now)
         )  # until the oldest request leaves the window
 
     @staticmethod

@@ -211,7 +211,9 @@ class FakeAPI:
         context_window: int | None = None,
         latency: float = 0.0,
         rpm: int | None = None,
+        window: float = 60.0,
     ) -> None:
+        self.window = window
         self.latency = latency
         self.rpm = rpm
         self.in_flight = 0
@@ -276,10 +278,10 @@ class FakeAPI:
             return None
         now = time.monotonic()
         with self._lock:
-            while self._window and self._window[0] <= now - 60:
+            while self._window and self._window[0] <= now - self.window:
                 self._window.popleft()
             if len(self._window) >= self.rpm:
-                return max(0.01, self._window[0] + 60 - now)
+                return max(0.01, self._window[0] + self.window - now)
             self._window.append(now)
             return None
 

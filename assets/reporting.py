@@ -136,6 +136,24 @@ def report(
     return events
 
 
+def report_provider_use(context: dg.AssetExecutionContext, services: Services) -> None:
+    """Say in the run's tags and log how many provider requests it made, its wait for the budget, its 429s."""
+    calls = services.calls
+    tags = {
+        "provider/provider_calls": str(calls.calls),
+        "provider/budget_wait_seconds": f"{calls.waited_seconds:.1f}",
+        "provider/rate_limited": str(calls.rate_limited),
+    }
+    try:
+        context.instance.add_run_tags(context.run_id, tags)
+    except Exception as exc:  # the figures are informative: never fail a run over them
+        context.log.warning(f"could not tag the run with its provider use: {exc}")
+    context.log.info(
+        f"provider requests: {calls.calls}, waited for the shared budget: {calls.waited_seconds:.1f} s "
+        f"(summed over the run's threads), 429s met: {calls.rate_limited}"
+    )
+
+
 def verdict(context: dg.AssetExecutionContext, failures: dict[str, StageEvent]) -> None:
     """Fail the step if any session failed: permanently (no retry), or transiently (the RetryPolicy)."""
     if not failures:

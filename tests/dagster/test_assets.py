@@ -54,6 +54,9 @@ def test_text_session_materializes_all_three_assets(tmp_path: Path, uploads_dir:
     profile_meta = latest_metadata(instance, "pattern_profile", "s1")
     assert "top_patterns" in profile_meta and profile_meta["session_status"].value == "DONE"
     assert latest_metadata(instance, "transcript", "s1")["word_count"].value == len(TEXT.split())
+    tags = instance.get_run_by_id(result.run_id).tags  # the run says what it asked of the providers
+    assert tags["provider/provider_calls"] == "0" and tags["provider/rate_limited"] == "0"
+    assert "provider/budget_wait_seconds" in tags
 
 
 def test_audio_session_is_transcribed_offline(tmp_path: Path, uploads_dir: Path, instance) -> None:

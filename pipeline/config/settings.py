@@ -61,10 +61,10 @@ class Settings:
     analyzer_model: str | None = None
     audio_retention: AudioRetention = "keep"
     quiet_seconds: float = 10.0
-    sensor_interval_seconds: int = 15
+    sensor_interval_seconds: int = 5
     max_runs_per_tick: int = 500
     batch_threshold: int = 3
-    batch_size: int = 25
+    batch_size: int = 50
     provider_timeout_seconds: float = 120.0
     provider_max_retries: int = 2
     breaker_threshold: int = 3

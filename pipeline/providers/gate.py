@@ -18,10 +18,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from pipeline.status.budget import ProviderBudget
+
+class ProviderBudget(Protocol):
+    """What the gate needs of the instance's budget (``pipeline.status.budget.ProviderBudget``)."""
+
+    def acquire(self, provider: str, *, priority: int = 0, input_tokens: int = 0) -> Any: ...
+
+    def release(
+        self,
+        lease: Any,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int = 0,
+        retry_after: float | None = None,
+    ) -> None: ...
 
 
 @dataclass

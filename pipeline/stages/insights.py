@@ -50,9 +50,12 @@ def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
             return cached
         # A transcript analysed in parts (too long for one request) reuses the parts an earlier attempt paid for.
         parts = services.memo.stage("insights_parts")
-        result = services.breaker(analyzer.name).call(
-            lambda: analyze_text(analyzer, transcript.text, language=transcript.language, chunk_cache=parts)
-        )
+        with services.provider_slot(analyzer.name):
+            result = services.breaker(analyzer.name).call(
+                lambda: analyze_text(
+                    analyzer, transcript.text, language=transcript.language, chunk_cache=parts
+                )
+            )
         # Whatever the provider, an example that is not a verbatim quote never reaches the learner.
         analysis, dropped = enforce_verbatim(result.analysis, transcript.text)
         result = AnalysisResult(analysis, result.usage, result.dropped_examples + dropped)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -15,6 +18,7 @@ from pipeline.providers.analysis import Analyzer
 from pipeline.providers.breaker import CircuitBreaker
 from pipeline.providers.gate import CallStats
 from pipeline.providers.memo import Memo
+from pipeline.providers.plan import CLOUD_PROVIDERS
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.status.budget import ProviderBudget
 from pipeline.status.store import StatusStore
@@ -22,6 +26,16 @@ from pipeline.storage import Storage
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+_cpu_slots: dict[int, threading.BoundedSemaphore] = {}  # per process and size: every run's threads share it
+_cpu_guard = threading.Lock()
+
+
+@contextmanager
+def _cpu_slot(size: int) -> Iterator[None]:
+    with _cpu_guard:
+        slots = _cpu_slots.setdefault(size, threading.BoundedSemaphore(size))
+    with slots:
+        yield
 
 
 @dataclass
@@ -39,6 +53,7 @@ class Services:
     budget: ProviderBudget | None = None  # the instance's shared provider budget (None: unlimited)
     priority: int = 0  # the run's dagster/priority: the budget serves higher first
     calls: CallStats = field(default_factory=CallStats)  # this run's provider requests
+    local_cpu: int = field(default_factory=lambda: os.cpu_count() or 1)  # LOCAL_CPU_CONCURRENCY
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -51,6 +66,14 @@ class Services:
             if provider not in self.breakers:
                 self.breakers[provider] = CircuitBreaker(provider, self.breaker_threshold)
             return self.breakers[provider]
+
+    def provider_slot(self, provider: str) -> Any:
+        """Held around one provider call: a local (CPU) provider takes one of ``local_cpu`` slots.
+
+        A cloud provider is bounded by the shared budget (``pipeline.providers.gate``); a local one by
+        the cores, not a rate: more threads than cores would only slow every session down.
+        """
+        return nullcontext() if provider in CLOUD_PROVIDERS else _cpu_slot(self.local_cpu)
 
     def stored_result(self, session_id: str, key: str, model: type[M], what: str) -> M | None:
         """A stage's stored result, if any; an unreadable one is ignored, since the stage rewrites it."""

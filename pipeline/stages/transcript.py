@@ -144,9 +144,10 @@ def _speech_once(
         )
     # Chunks already paid for in a failed attempt are reused: a retry pays only for the rest.
     chunks = services.memo.stage("transcript_chunks")
-    result = services.breaker(stt.name).call(
-        lambda: transcribe_audio(stt, audio, language=language, chunk_cache=chunks)
-    )
+    with services.provider_slot(stt.name):
+        result = services.breaker(stt.name).call(
+            lambda: transcribe_audio(stt, audio, language=language, chunk_cache=chunks)
+        )
     if not result.text.strip():
         flags = quality_flags(result.quality)
         raise PermanentError(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from pipeline.providers.limits import ProviderLimits
+from pipeline.config.limits import ProviderLimits
 from pipeline.status.budget_schema import (
     ensure_budget_tables,
     leases_table,
@@ -72,7 +72,8 @@ class ProviderBudget:
             conn.execute(sa.delete(leases_table).where(leases_table.c.expires < now))
             conn.execute(
                 sa.delete(usage_table).where(
-                    usage_table.c.provider == provider, usage_table.c.at < now - limits.window_seconds - MARGIN
+                    usage_table.c.provider == provider,
+                    usage_table.c.at < now - limits.window_seconds - MARGIN,
                 )
             )
             conn.execute(sa.delete(waiters_table).where(waiters_table.c.seen < now - WAITER_TTL))

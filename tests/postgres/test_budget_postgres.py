@@ -6,7 +6,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from pipeline.providers.limits import ProviderLimits
+from pipeline.config.limits import ProviderLimits
 from pipeline.status.budget import ProviderBudget
 from pipeline.status.store import StatusStore
 

@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
+from pipeline.config.limits import parse_limits
 from pipeline.providers.analysis.anthropic_analyzer import AnthropicAnalyzer
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
-from pipeline.providers.limits import parse_limits
 from pipeline.stages.runner import STAGES, run_sessions
 from pipeline.stages.services import Services
 from pipeline.status.budget import ProviderBudget

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config.limits import DEFAULT_LIMITS, ProviderLimits, parse_limits
 from pipeline.config.settings import ConfigError
-from pipeline.providers.limits import DEFAULT_LIMITS, ProviderLimits, parse_limits
 from pipeline.status.budget import ProviderBudget
 from pipeline.status.store import StatusStore
 

@@ -34,7 +34,14 @@ class CircuitOpen(TransientError):
 class CircuitBreaker:
     """Counts consecutive transient failures of one provider; a success resets the count."""
 
-    def __init__(self, provider: str, threshold: int) -> None:
+    def __init__(
+        self,
+        provider: str,
+        threshold: int,
+        *,
+        healthy: bool = False,
+        on_health: Callable[[bool], None] | None = None,
+    ) -> None:
         if threshold < 1:
             raise ValueError("threshold must be >= 1")
         self.provider = provider
@@ -42,7 +49,10 @@ class CircuitBreaker:
         self.failures = 0
         self.calls = 0
         self.last_error = ""
-        self.healthy = False  # a call succeeded since the last failure streak began
+        # A call succeeded since the last failure streak began (or, at the start, another run's did
+        # recently: ``healthy``, from the instance's provider_health record, skips the slow start).
+        self.healthy = healthy
+        self._on_health = on_health  # told when this run finds the provider healthy, or failing
         self._in_flight = 0
         self._cond = threading.Condition()
 
@@ -75,7 +85,9 @@ class CircuitBreaker:
     def _leave(self, error: TransientError | None, succeeded: bool) -> None:
         with self._cond:
             self._in_flight -= 1
+            changed: bool | None = None
             if error is not None:
+                changed = False if self.failures == 0 else None
                 self.failures += 1
                 self.healthy = False
                 self.last_error = error.message
@@ -86,9 +98,15 @@ class CircuitBreaker:
                         self.failures,
                     )
             elif succeeded:
+                changed = True if not self.healthy else None
                 self.failures = 0
                 self.healthy = True
             self._cond.notify_all()
+        if changed is not None and self._on_health is not None:
+            try:
+                self._on_health(changed)
+            except Exception as exc:  # the record only speeds up the next run's start
+                logger.warning("could not record %s's health: %s", self.provider, exc)
 
     def call(self, fn: Callable[[], T]) -> T:
         self._enter()

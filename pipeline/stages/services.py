@@ -64,7 +64,13 @@ class Services:
         """The run's circuit breaker for ``provider`` (one per provider name, shared by its stages)."""
         with self._lock:  # the run's sessions ask from several threads
             if provider not in self.breakers:
-                self.breakers[provider] = CircuitBreaker(provider, self.breaker_threshold)
+                budget = self.budget if provider in CLOUD_PROVIDERS else None
+                self.breakers[provider] = CircuitBreaker(
+                    provider,
+                    self.breaker_threshold,
+                    healthy=budget is not None and budget.recently_healthy(provider),
+                    on_health=(lambda ok: budget.record_health(provider, ok)) if budget is not None else None,
+                )
             return self.breakers[provider]
 
     def provider_slot(self, provider: str) -> Any:

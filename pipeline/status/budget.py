@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from pipeline.config.limits import ProviderLimits
 from pipeline.status.budget_schema import (
     ensure_budget_tables,
+    health_table,
     leases_table,
     pauses_table,
     usage_table,
@@ -193,6 +194,24 @@ class ProviderBudget:
             )
             if retry_after is not None and retry_after > 0:
                 self._pause(conn, lease.provider, now + retry_after)
+
+    def recently_healthy(self, provider: str, within: float = 600.0) -> bool:
+        """Whether a run found ``provider`` answering within ``within`` s, with no failure since."""
+        with self.engine.connect() as conn:
+            ok_at = conn.execute(
+                sa.select(health_table.c.ok_at).where(health_table.c.provider == provider)
+            ).scalar()
+        return ok_at is not None and ok_at > time.time() - within
+
+    def record_health(self, provider: str, ok: bool) -> None:
+        """A run's breaker found ``provider`` answering (ok) or failing: the next runs start accordingly."""
+        value = time.time() if ok else 0.0
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(health_table).where(health_table.c.provider == provider).values(ok_at=value)
+            ).rowcount
+            if not updated:
+                conn.execute(sa.insert(health_table).values(provider=provider, ok_at=value))
 
     @staticmethod
     def _pause(conn: sa.Connection, provider: str, until: float) -> None:

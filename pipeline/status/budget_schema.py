@@ -46,5 +46,13 @@ pauses_table = sa.Table(  # a 429's retry-after: the whole instance waits until 
 )
 
 
+health_table = sa.Table(  # when a run last found the provider answering (0: failing since)
+    "provider_health",
+    budget_metadata,
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("ok_at", sa.Float, nullable=False),
+)
+
+
 def ensure_budget_tables(engine: sa.Engine) -> None:
     budget_metadata.create_all(engine)

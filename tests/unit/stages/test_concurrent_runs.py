@@ -97,3 +97,29 @@ def test_closing_the_run_starts_no_new_stage(services: Services, uploads_dir: Pa
     assert len(fake.calls) <= 2, "only the calls already in flight were made"
     states = [services.status.get(k) for k in keys]
     assert sum(1 for s in states if s is not None and s.state is SessionState.DONE) == 0
+
+
+def test_a_breaker_started_healthy_lets_every_thread_call_and_reports_a_failure() -> None:
+    import threading
+
+    from pipeline.domain.errors import TransientError
+    from pipeline.providers.breaker import CircuitBreaker
+
+    reports: list[bool] = []
+    breaker = CircuitBreaker("anthropic", 3, healthy=True, on_health=reports.append)
+    together = threading.Barrier(5, timeout=10)  # broken unless five calls are in flight at once
+    threads = [threading.Thread(target=lambda: breaker.call(together.wait)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not together.broken and breaker.calls == 5
+
+    def failing() -> None:
+        raise TransientError("503")
+
+    with pytest.raises(TransientError):
+        breaker.call(failing)
+    assert reports == [False] and not breaker.healthy
+    breaker.call(lambda: None)
+    assert reports == [False, True]

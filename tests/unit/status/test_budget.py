@@ -99,3 +99,12 @@ def test_limits_json_overrides_the_defaults_per_field() -> None:
         parse_limits('{"anthropic": {"rmp": 10}}')
     with pytest.raises(ConfigError, match="positive"):
         parse_limits('{"anthropic": {"rpm": 0}}')
+
+
+def test_the_health_record_lets_the_next_run_skip_the_slow_start(tmp_path: Path) -> None:
+    budget = _budget(tmp_path)
+    assert not budget.recently_healthy("anthropic")
+    budget.record_health("anthropic", True)
+    assert budget.recently_healthy("anthropic")
+    budget.record_health("anthropic", False)  # a run met a failure: the next ones ramp up again
+    assert not budget.recently_healthy("anthropic")

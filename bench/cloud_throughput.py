@@ -6,8 +6,9 @@ allowing 600 requests per rolling minute (``429`` + ``retry-after`` beyond). Pri
 time from upload to the last DONE, effective requests per minute (over the calls' span: first
 request to last answer, and over the wall time), the most calls in flight, 429s received, inputs
 paid twice, and the largest resident memory of one process of the daemon's tree (a run worker).
-Both trees get the same account limits (``PROVIDER_LIMITS_JSON``, which the old tree ignores) and
-their own defaults otherwise (sensor interval, batch size).
+Both trees get the same account limits (``PROVIDER_LIMITS_JSON``, which the old tree ignores: 600
+requests/min and 150 in flight, since the account allows a whole 120-session burst within one
+minute) and their own defaults otherwise (sensor interval, batch size).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def burst(root: Path, args: argparse.Namespace) -> dict[str, float]:
         uploads.mkdir()
         env = daemon_env(base, PYTHONPATH=str(root), ANALYZER_PROVIDER="anthropic", ANTHROPIC_API_KEY="sk-bench",
                          ANTHROPIC_BASE_URL=fake.anthropic_base_url, ANTHROPIC_CONFIG_DIR=str(base / "anthropic"),
-                         PROVIDER_LIMITS_JSON=json.dumps({"anthropic": {"concurrency": 100, "rpm": args.cloud_rpm,
+                         PROVIDER_LIMITS_JSON=json.dumps({"anthropic": {"concurrency": 150, "rpm": args.cloud_rpm,
                                                                         "input_tpm": 10**8, "output_tpm": 10**8}}),
                          RUN_CONCURRENCY="50")  # fmt: skip
         env.pop("SENSOR_INTERVAL_SECONDS")  # each tree's own default

@@ -22,7 +22,7 @@ retry_policy = dg.RetryPolicy(
 )
 
 #: Backfills batch sessions; each session of a batch still ends on its own (see assets/sessions.py).
-backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=50)
+backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=25)
 
 GROUP = "speaking_sessions"
 

@@ -50,6 +50,10 @@ def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
     except ConfigError as exc:
         raise dg.Failure(description=f"configuration error: {exc}", allow_retries=False) from None
     services.run_id = context.run_id
+    try:  # live uploads (sensor runs, priority 10) are served by the shared budget before backfills (-1)
+        services.priority = int(context.run.tags.get("dagster/priority", "0"))
+    except ValueError:
+        services.priority = 0
     if context.retry_number:
         for breaker in services.breakers.values():
             breaker.half_open()  # the RetryPolicy's wait has passed: let one call probe the provider
@@ -130,6 +134,24 @@ def report(
             materialization(context, event.stage, later, digest[:24], {"refreshed_after": event.session_id})
         )
     return events
+
+
+def report_provider_use(context: dg.AssetExecutionContext, services: Services) -> None:
+    """Say in the run's tags and log how many provider requests it made, its wait for the budget, its 429s."""
+    calls = services.calls
+    tags = {
+        "provider/provider_calls": str(calls.calls),
+        "provider/budget_wait_seconds": f"{calls.waited_seconds:.1f}",
+        "provider/rate_limited": str(calls.rate_limited),
+    }
+    try:
+        context.instance.add_run_tags(context.run_id, tags)
+    except Exception as exc:  # the figures are informative: never fail a run over them
+        context.log.warning(f"could not tag the run with its provider use: {exc}")
+    context.log.info(
+        f"provider requests: {calls.calls}, waited for the shared budget: {calls.waited_seconds:.1f} s "
+        f"(summed over the run's threads), 429s met: {calls.rate_limited}"
+    )
 
 
 def verdict(context: dg.AssetExecutionContext, failures: dict[str, StageEvent]) -> None:

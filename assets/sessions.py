@@ -15,7 +15,7 @@ import dagster as dg
 
 from assets.checks import check_events, close_check_outputs, session_check_specs, stored_check_events
 from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
-from assets.reporting import done_in_run, report, services_of, verdict
+from assets.reporting import done_in_run, report, report_provider_use, services_of, verdict
 from pipeline.checks.checker import SessionChecker
 from pipeline.providers.plan import ProviderPlan
 from pipeline.stages.runner import Stage, StageEvent, run_sessions
@@ -81,6 +81,7 @@ def build_session_assets(
                 context.log.warning(
                     f"session {event.session_id} failed at {event.stage.value}: {event.error}"
                 )
+        report_provider_use(context, services)
         verdict(context, failures)
         yield from close_check_outputs(context)
 

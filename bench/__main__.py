@@ -9,6 +9,7 @@ import sys
 from bench import (
     batch_runs,
     celery_workers,
+    cloud_throughput,
     learner_eval,
     rules_eval,
     run_start,
@@ -31,6 +32,7 @@ BENCHES = {
     "views": views,
     "run_start": run_start,
     "celery_workers": celery_workers,
+    "cloud_throughput": cloud_throughput,
 }
 
 

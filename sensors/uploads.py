@@ -18,23 +18,46 @@ if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the 
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 
+LIVE_PRIORITY = (
+    "10"  # uploads go before backfills and re-analysis (-1), in the run queue and the provider budget
+)
+
+
 def run_request(run: RunBatch) -> dg.RunRequest:
     """One session: its partition. Several: the range of the keys this tick added for them.
 
     The ``learner_id`` tag (one run per learner at a time) goes on every run of one learner. A batch
-    of several learners holds one session of each (``pipeline.intake.batching``), and their profile passes
-    are serialised with any other run of theirs by the learner lock.
+    of several learners holds all of this tick's sessions of each (``pipeline.intake.batching``); the
+    run orders each learner's profile passes, and the learner lock serialises them with any other run.
     """
     tags = (
         {"learner_id": run.learner_ids[0]}
         if len(run.learner_ids) == 1
         else {"learners": str(len(run.learner_ids))}
     )
+    tags["dagster/priority"] = LIVE_PRIORITY
     if len(run.uploads) == 1:
         return dg.RunRequest(run_key=run.run_key, partition_key=run.session_ids[0], tags=tags)
     return dg.RunRequest(
         run_key=run.run_key, tags={**tags, RANGE_START: run.session_ids[0], RANGE_END: run.session_ids[-1]}
     )
+
+
+def free_run_slots(instance: dg.DagsterInstance) -> int:
+    """How many runs could start now: the run queue's limit less the runs queued or going (at least 1)."""
+    try:
+        queue = instance.get_concurrency_config().run_queue_config
+        limit = queue.max_concurrent_runs if queue is not None else 4
+    except Exception:  # another run coordinator: assume dagster.yaml's 4
+        limit = 4
+    if limit < 0:  # unlimited
+        limit = 4
+    active = instance.get_runs_count(
+        dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+        )
+    )
+    return max(1, limit - active)
 
 
 def build_uploads_sensor(
@@ -70,7 +93,11 @@ def build_uploads_sensor(
             if context.instance.has_dynamic_partition(SESSIONS, u.session_id)
         }
         runs, new_keys = batch_uploads(
-            found.ready, existing, threshold=settings.batch_threshold, size=settings.batch_size
+            found.ready,
+            existing,
+            threshold=settings.batch_threshold,
+            size=settings.batch_size,
+            slots=free_run_slots(context.instance),
         )
         for upload in found.ready:
             lifecycle.register_upload(

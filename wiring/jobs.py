@@ -7,11 +7,16 @@ import dagster as dg
 from assets.partitions import GROUP, sessions_partitions
 from assets.views import VIEWS_GROUP
 
+# Backfills and re-analysis yield to live uploads: the run queue and the shared provider budget serve
+# higher priorities first, and the uploads sensor's runs carry 10 (sensors/uploads.py).
+BACKFILL_PRIORITY = {"dagster/priority": "-1"}
+
 session_job = dg.define_asset_job(
     "session_job",
     selection=dg.AssetSelection.groups(GROUP),
     partitions_def=sessions_partitions,
     description="Transcribe, analyse and profile one session (the uploads sensor's target).",
+    tags=BACKFILL_PRIORITY,  # a backfill's runs; the sensor's own runs override it with 10
 )
 
 reanalysis_job = dg.define_asset_job(
@@ -19,6 +24,7 @@ reanalysis_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("insights", "pattern_profile"),
     partitions_def=sessions_partitions,
     description="Re-analyse sessions from their stored transcripts (after a prompt or model change).",
+    tags=BACKFILL_PRIORITY,
 )
 
 # Runs on its own (no sensor to switch on in the UI): it evaluates the views' automation conditions.

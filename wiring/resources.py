@@ -13,10 +13,12 @@ from typing import Any, cast
 import dagster as dg
 from pydantic import PrivateAttr
 
+from pipeline.config.limits import parse_limits
 from pipeline.config.settings import ConfigError, Settings
 from pipeline.providers.factory import build_analyzer, build_speech_to_text
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.stages.services import Services
+from pipeline.status.budget import ProviderBudget
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage, open_storage
 from pipeline.storage.change_feed import ChangeFeed, SqsChangeFeed
@@ -120,6 +122,11 @@ class PipelineResource(dg.ConfigurableResource):
                 analyzer=build_analyzer(settings, anthropic_key, openai_key),
                 audio_retention=settings.audio_retention,
                 breaker_threshold=settings.breaker_threshold,
+                concurrency=settings.run_concurrency,
+                local_cpu=settings.local_cpu_concurrency or (os.cpu_count() or 1),
+                budget=ProviderBudget(
+                    self.status_store().engine, parse_limits(settings.provider_limits_json)
+                ),
             )
         return self._services
 

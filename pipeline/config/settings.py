@@ -61,13 +61,16 @@ class Settings:
     analyzer_model: str | None = None
     audio_retention: AudioRetention = "keep"
     quiet_seconds: float = 10.0
-    sensor_interval_seconds: int = 15
+    sensor_interval_seconds: int = 5
     max_runs_per_tick: int = 500
     batch_threshold: int = 3
-    batch_size: int = 25
+    batch_size: int = 50
     provider_timeout_seconds: float = 120.0
     provider_max_retries: int = 2
     breaker_threshold: int = 3
+    run_concurrency: int = 16
+    local_cpu_concurrency: int = 0  # 0: the machine's cores
+    provider_limits_json: str = ""  # PROVIDER_LIMITS_JSON, read by pipeline.config.limits.parse_limits
     max_audio_seconds: float = 4 * 3600.0
     prices: Mapping[str, Any] | None = None
     context_windows: Mapping[str, Any] | None = None
@@ -117,6 +120,9 @@ class Settings:
             ),
             provider_max_retries=int(_number(env, "PROVIDER_MAX_RETRIES", cls.provider_max_retries)),
             breaker_threshold=int(_number(env, "PROVIDER_BREAKER_THRESHOLD", cls.breaker_threshold, 1)),
+            provider_limits_json=env.get("PROVIDER_LIMITS_JSON", ""),
+            local_cpu_concurrency=int(_number(env, "LOCAL_CPU_CONCURRENCY", cls.local_cpu_concurrency, 0)),
+            run_concurrency=int(_number(env, "RUN_CONCURRENCY", cls.run_concurrency, 1)),
             max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),
             prices=prices,
             context_windows=context_windows,

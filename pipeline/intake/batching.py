@@ -4,13 +4,17 @@ A multi-session run is a range of keys of the ``sessions`` dynamic partitions, w
 order they were added. So only sessions whose partition this tick adds can be batched (the tick
 adds them batch by batch, making each batch's keys contiguous); a re-upload of an existing
 partition, or any upload in a tick with at most ``threshold`` ready, gets a run of its own at once.
-A learner with several new sessions gets batches of its own, in the order they became ready, so the
-one-run-per-learner limit holds for them; learners with one session each share batches.
+A burst is spread over the run slots that are free (``slots``), since a run keeps many provider calls
+in flight (``pipeline.stages.runner``): 120 sessions and 4 free slots make 4 runs of 30, not 5 runs
+of 25 of which one waits. Each learner's new sessions stay in one batch (in the order they became
+ready), so no two runs of this tick hold the same learner; the run orders them itself. A learner
+with more new sessions than ``size`` gets batches of its own, tagged with the learner (one at a time).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -41,11 +45,12 @@ class RunBatch:
 
 
 def batch_uploads(
-    ready: Sequence[ReadyUpload], existing: Collection[str], *, threshold: int, size: int
+    ready: Sequence[ReadyUpload], existing: Collection[str], *, threshold: int, size: int, slots: int = 1
 ) -> tuple[list[RunBatch], list[str]]:
     """The runs for ``ready`` and the partition keys to add, in the order to add them.
 
-    ``existing`` holds the session ids that already are partitions.
+    ``existing`` holds the session ids that already are partitions; ``slots`` is how many runs can
+    start now.
     """
     new = [u for u in ready if u.session_id not in existing]
     old = [u for u in ready if u.session_id in existing]
@@ -54,10 +59,20 @@ def batch_uploads(
     by_learner: dict[str, list[ReadyUpload]] = {}
     for upload in new:  # learners in the order of their first upload, each learner's own order kept
         by_learner.setdefault(upload.learner_id, []).append(upload)
-    # A learner with several sessions gets batches of its own (tagged learner_id: one at a time);
-    # learners with one session each share batches (none of them can hold up another learner).
-    groups = [own for own in by_learner.values() if len(own) > 1]
-    groups.append([own[0] for own in by_learner.values() if len(own) == 1])
-    runs = [RunBatch(tuple(group[i : i + size])) for group in groups for i in range(0, len(group), size)]
+    groups = sorted(by_learner.values(), key=len, reverse=True)  # stable: ties keep the ready order
+    runs = [RunBatch(tuple(g[i : i + size])) for g in groups if len(g) > size for i in range(0, len(g), size)]
+    groups = [own for own in groups if len(own) <= size]
+    count = sum(len(own) for own in groups)
+    # As many runs as free slots (more when `size` demands), balanced: each learner to the lightest.
+    bins: list[list[ReadyUpload]] = [
+        [] for _ in range(max(math.ceil(count / size), min(slots, len(groups)), 1))
+    ]
+    for own in groups:
+        lightest = min(bins, key=len)
+        if len(lightest) + len(own) > size:
+            lightest = []
+            bins.append(lightest)
+        lightest += own
+    runs += [RunBatch(tuple(members)) for members in bins if members]
     runs += [RunBatch((u,)) for u in old]
     return runs, [u.session_id for run in runs for u in run.uploads if u.session_id not in existing]

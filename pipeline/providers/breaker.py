@@ -6,11 +6,17 @@ RetryPolicy repeats all of that. After ``threshold`` consecutive transient failu
 opens: the run's remaining sessions fail transiently at once, without a call. When the step is
 retried (after the RetryPolicy's wait) the breaker lets one probe call through: if the provider is
 back it closes and the batch proceeds, if not it opens again after that single call.
+
+A run's sessions call the provider from several threads at once (``pipeline.stages.runner``). Until
+a call has succeeded in this run, at most as many calls as the breaker still tolerates failures are
+in flight, so an outage still costs ``threshold`` calls, not one per thread; after a success the
+breaker lets every thread through (the shared budget, not the breaker, bounds the rate).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -28,7 +34,14 @@ class CircuitOpen(TransientError):
 class CircuitBreaker:
     """Counts consecutive transient failures of one provider; a success resets the count."""
 
-    def __init__(self, provider: str, threshold: int) -> None:
+    def __init__(
+        self,
+        provider: str,
+        threshold: int,
+        *,
+        healthy: bool = False,
+        on_health: Callable[[bool], None] | None = None,
+    ) -> None:
         if threshold < 1:
             raise ValueError("threshold must be >= 1")
         self.provider = provider
@@ -36,6 +49,12 @@ class CircuitBreaker:
         self.failures = 0
         self.calls = 0
         self.last_error = ""
+        # A call succeeded since the last failure streak began (or, at the start, another run's did
+        # recently: ``healthy``, from the instance's provider_health record, skips the slow start).
+        self.healthy = healthy
+        self._on_health = on_health  # told when this run finds the provider healthy, or failing
+        self._in_flight = 0
+        self._cond = threading.Condition()
 
     @property
     def open(self) -> bool:
@@ -43,27 +62,61 @@ class CircuitBreaker:
 
     def half_open(self) -> None:
         """Allow one probe call (at the start of a step retry): one more failure re-opens."""
-        if self.open:
-            self.failures = self.threshold - 1
+        with self._cond:
+            if self.open:
+                self.failures = self.threshold - 1
+                self.healthy = False
+            self._cond.notify_all()
+
+    def _enter(self) -> None:
+        with self._cond:
+            while True:
+                if self.open:
+                    raise CircuitOpen(
+                        f"{self.provider} not called: it failed transiently {self.failures} times in a row "
+                        f"in this run (last: {self.last_error}); the step's retry will probe it again"
+                    )
+                if self.healthy or self._in_flight < self.threshold - self.failures:
+                    break
+                self._cond.wait()
+            self._in_flight += 1
+            self.calls += 1
+
+    def _leave(self, error: TransientError | None, succeeded: bool) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            changed: bool | None = None
+            if error is not None:
+                changed = False if self.failures == 0 else None
+                self.failures += 1
+                self.healthy = False
+                self.last_error = error.message
+                if self.open:
+                    logger.warning(
+                        "%s failed transiently %d times in a row: not calling it again in this attempt",
+                        self.provider,
+                        self.failures,
+                    )
+            elif succeeded:
+                changed = True if not self.healthy else None
+                self.failures = 0
+                self.healthy = True
+            self._cond.notify_all()
+        if changed is not None and self._on_health is not None:
+            try:
+                self._on_health(changed)
+            except Exception as exc:  # the record only speeds up the next run's start
+                logger.warning("could not record %s's health: %s", self.provider, exc)
 
     def call(self, fn: Callable[[], T]) -> T:
-        if self.open:
-            raise CircuitOpen(
-                f"{self.provider} not called: it failed transiently {self.failures} times in a row in "
-                f"this run (last: {self.last_error}); the step's retry will probe it again"
-            )
-        self.calls += 1
+        self._enter()
         try:
             result = fn()
         except TransientError as exc:
-            self.failures += 1
-            self.last_error = exc.message
-            if self.open:
-                logger.warning(
-                    "%s failed transiently %d times in a row: not calling it again in this attempt",
-                    self.provider,
-                    self.failures,
-                )
+            self._leave(exc, False)
             raise
-        self.failures = 0
+        except BaseException:
+            self._leave(None, False)
+            raise
+        self._leave(None, True)
         return result

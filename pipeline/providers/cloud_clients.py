@@ -51,7 +51,14 @@ class CloudClient:
         return f"CloudClient({self.vendor.label}, model={self.model!r})"
 
     def _build(self) -> Any:
-        kwargs: dict[str, Any] = {"timeout": self._timeout, "max_retries": self.max_retries}
+        from pipeline.providers.gate import gated_http_client
+
+        kwargs: dict[str, Any] = {
+            "timeout": self._timeout,
+            "max_retries": self.max_retries,
+            # every request, retries included, draws from the instance's budget of this provider
+            "http_client": gated_http_client(self.vendor.label.lower(), self._timeout),
+        }
         if self._base_url is not None:
             kwargs["base_url"] = self._base_url
         if self._api_key is not None:

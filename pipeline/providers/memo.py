@@ -8,6 +8,11 @@ recording, analysis parts of a long transcript) stores each request's result und
 from everything the result depends on (``chunk_key``), through a ``ChunkCache``: a retry after a
 failure on request k pays only for requests k onwards. The stage hands the provider one stage of its
 memo (``Memo.stage``); a provider given none simply pays for every request.
+
+A run's sessions go through their stages in several threads at once: two sessions with the same
+input (the same transcript uploaded twice) must not both pay for it, so a stage holds
+``Memo.lock(stage, key)`` around its look-up, call and store; the second waits and then finds the
+first one's result.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import hashlib
 import inspect
 import json
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from pipeline.storage import Storage
@@ -27,6 +34,33 @@ T = TypeVar("T")
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+class KeyedLocks:
+    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
+_IN_FLIGHT = KeyedLocks()  # per process: every run's threads in this process share it
 
 
 class Memo:
@@ -52,6 +86,10 @@ class Memo:
 
     def put(self, stage: str, key: str, document: dict[str, Any]) -> None:
         self.storage.write_json(self._path(stage, key), document)
+
+    def lock(self, stage: str, key: str) -> Any:
+        """Held while one thread computes ``key``: another thread asking for it waits, then reuses it."""
+        return _IN_FLIGHT.hold(f"{self.prefix}/{stage}/{key}")
 
     def stage(self, stage: str) -> StageCache:
         """One stage of this memo as a plain key -> document cache (what a provider's ``ChunkCache`` is)."""

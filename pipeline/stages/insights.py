@@ -38,25 +38,29 @@ def _analyze(services: Services, transcript: Transcript) -> AnalysisResult:
         analyzer.prompt_version,
         transcript.language,
     )
-    cached = AnalysisResult.from_document(services.memo.get("insights", memo_key))
-    if cached is not None:
-        log.info(
-            "session %s: reusing the stored %s/%s analysis",
-            transcript.session_id,
-            analyzer.name,
-            analyzer.model,
-        )
-        return cached
-    # A transcript analysed in parts (too long for one request) reuses the parts an earlier attempt paid for.
-    parts = services.memo.stage("insights_parts")
-    result = services.breaker(analyzer.name).call(
-        lambda: analyze_text(analyzer, transcript.text, language=transcript.language, chunk_cache=parts)
-    )
-    # Whatever the provider, an example that is not a verbatim quote never reaches the learner.
-    analysis, dropped = enforce_verbatim(result.analysis, transcript.text)
-    result = AnalysisResult(analysis, result.usage, result.dropped_examples + dropped)
-    services.memo.put("insights", memo_key, result.to_document())
-    return result
+    with services.memo.lock("insights", memo_key):  # a same-input session in another thread waits
+        cached = AnalysisResult.from_document(services.memo.get("insights", memo_key))
+        if cached is not None:
+            log.info(
+                "session %s: reusing the stored %s/%s analysis",
+                transcript.session_id,
+                analyzer.name,
+                analyzer.model,
+            )
+            return cached
+        # A transcript analysed in parts (too long for one request) reuses the parts an earlier attempt paid for.
+        parts = services.memo.stage("insights_parts")
+        with services.provider_slot(analyzer.name):
+            result = services.breaker(analyzer.name).call(
+                lambda: analyze_text(
+                    analyzer, transcript.text, language=transcript.language, chunk_cache=parts
+                )
+            )
+        # Whatever the provider, an example that is not a verbatim quote never reaches the learner.
+        analysis, dropped = enforce_verbatim(result.analysis, transcript.text)
+        result = AnalysisResult(analysis, result.usage, result.dropped_examples + dropped)
+        services.memo.put("insights", memo_key, result.to_document())
+        return result
 
 
 def analyze_session(services: Services, session_id: str) -> SessionInsights:

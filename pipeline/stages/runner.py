@@ -1,15 +1,22 @@
 """Running a run's sessions through its selected stages, each session ending on its own.
 
-A run holds one session (a lone upload) or many (a backfill, a burst, a re-analysis). Each session
-goes through transcript and insights before the next one starts, so a crash keeps every session
-finished so far; profiles follow in one pass per learner (``pipeline.stages.pattern_profile``). A failure stops
-only its own session: its later stages are not attempted, the other sessions go on. The caller
-gets one ``StageEvent`` per session and stage as it happens, to record it at once.
+A run holds one session (a lone upload) or many (a backfill, a burst, a re-analysis). In production
+a session's time is the provider's latency, so up to ``Services.concurrency`` sessions go through
+their stages at once, each in its own thread, in order (transcript, then insights). As soon as every
+session of a learner in the run is through them, that learner's profile pass follows
+(``pipeline.stages.pattern_profile``), one pass per learner, so profiles keep the learner's order and
+each session ends DONE or FAILED on its own. A failure stops only its own session. The caller gets
+one ``StageEvent`` per session and stage as it happens, in its own thread, to record it at once;
+closing the iterator (a cancelled run) starts no new stage and waits for the calls in flight.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,6 +24,7 @@ from pipeline.domain import progress
 from pipeline.domain.documents import profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionState, Transcript
+from pipeline.providers.gate import bound
 from pipeline.stages import lifecycle
 from pipeline.stages.insights import analyze_session
 from pipeline.stages.pattern_profile import profile_sessions
@@ -72,6 +80,63 @@ def _failed_earlier(services: Services, session_ids: Sequence[str]) -> dict[str,
     }
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """A task ended: a session through its per-session stages (``profile``: it goes on), or a profile pass."""
+
+    session_id: str | None
+    profile: bool = False
+
+
+def _session_stages(
+    services: Services,
+    session_id: str,
+    todo: Sequence[Stage],
+    stop: threading.Event,
+    out: queue.Queue[object],
+    position: tuple[int, int] = (1, 1),
+) -> bool:
+    """One session through its per-session stages, in order; True when its profile should follow."""
+    progress.session_started(position[0], position[1], session_id)
+    for stage in (s for s in todo if s in _PER_SESSION):
+        if stop.is_set():
+            return False
+        try:
+            document = _PER_SESSION[stage](services, session_id)
+        except Exception as exc:  # classified where raised; recorded on the session by `tracked`
+            out.put(StageEvent(session_id, stage, error=exc))
+            return False
+        out.put(StageEvent(session_id, stage, document))
+    if Stage.PROFILE in todo:
+        return True
+    lifecycle.pause(
+        services.status,
+        session_id,
+        profiled=services.results.exists(profile_key(session_id)),
+        run_id=services.run_id,
+    )
+    return False
+
+
+def _profile_pass(services: Services, session_ids: Sequence[str], out: queue.Queue[object]) -> None:
+    for outcome in profile_sessions(services, session_ids):
+        out.put(
+            StageEvent(
+                outcome.session_id,
+                Stage.PROFILE,
+                outcome.profile,
+                outcome.error,
+                tuple((later, outcome.digests[later]) for later in outcome.refreshed),
+            )
+        )
+
+
+def _learners(services: Services, session_ids: Sequence[str]) -> dict[str, str]:
+    """Each session's learner (a session without a row is its own group: its profile stage reports why)."""
+    rows = services.status.get_many(session_ids)
+    return {s: rows[s].learner_id if s in rows else f"?{s}" for s in session_ids}
+
+
 def run_sessions(
     services: Services,
     session_ids: Sequence[str],
@@ -83,40 +148,66 @@ def run_sessions(
     done = done or {}
     selected = [stage for stage in STAGES if stage in stages]
     failed_earlier = _failed_earlier(services, session_ids)
-    to_profile: list[str] = []
-    for position, session_id in enumerate(session_ids, start=1):
-        progress.session_started(position, len(session_ids), session_id)
+    plan: dict[str, list[Stage]] = {}
+    for session_id in session_ids:
         todo = [stage for stage in selected if stage not in done.get(session_id, ())]
         if not todo:
             continue
         if session_id in failed_earlier:
             yield StageEvent(session_id, todo[0], error=PermanentError(failed_earlier[session_id]))
             continue
-        failed = False
-        for stage in (s for s in todo if s in _PER_SESSION):
+        plan[session_id] = todo
+    if not plan:
+        return
+    learner_of = _learners(services, list(plan))
+    waiting = Counter(learner_of.values())  # sessions of each learner still in their per-session stages
+    to_profile: dict[str, list[str]] = {}
+    out: queue.Queue[object] = queue.Queue()
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(
+        max_workers=max(1, min(services.concurrency, len(plan))), thread_name_prefix="session"
+    )
+    running = 0
+
+    def task(session_id: str | None, fn: Callable[[], bool | None]) -> None:
+        profile = False
+        try:
+            with bound(services.budget, services.priority, services.calls):
+                profile = bool(fn())
+        except Exception as exc:  # never expected: the stages catch their own; keep the run going
+            if session_id is not None:
+                out.put(StageEvent(session_id, plan[session_id][0], error=exc))
+        finally:
+            out.put(_Finished(session_id, profile))
+
+    def submit(session_id: str | None, fn: Callable[[], bool | None]) -> None:
+        nonlocal running
+        running += 1
+        pool.submit(task, session_id, fn)
+
+    try:
+        for index, (session_id, todo) in enumerate(plan.items(), start=1):
+            where = (index, len(plan))
+            submit(session_id, lambda s=session_id, t=todo, w=where: _session_stages(services, s, t, stop, out, w))  # type: ignore[misc]
+        while running:
             try:
-                document = _PER_SESSION[stage](services, session_id)
-            except Exception as exc:  # classified where raised; recorded on the session by `tracked`
-                yield StageEvent(session_id, stage, error=exc)
-                failed = True
-                break
-            yield StageEvent(session_id, stage, document)
-        if failed:
-            continue
-        if Stage.PROFILE in todo:
-            to_profile.append(session_id)
-        else:
-            lifecycle.pause(
-                services.status,
-                session_id,
-                profiled=services.results.exists(profile_key(session_id)),
-                run_id=services.run_id,
-            )
-    for outcome in profile_sessions(services, to_profile):
-        yield StageEvent(
-            outcome.session_id,
-            Stage.PROFILE,
-            outcome.profile,
-            outcome.error,
-            tuple((later, outcome.digests[later]) for later in outcome.refreshed),
-        )
+                item = out.get(timeout=0.5)  # a timeout keeps the run's thread interruptible
+            except queue.Empty:
+                continue
+            if isinstance(item, StageEvent):
+                yield item
+                continue
+            assert isinstance(item, _Finished)
+            running -= 1
+            if item.session_id is None:
+                continue
+            learner = learner_of[item.session_id]
+            if item.profile:
+                to_profile.setdefault(learner, []).append(item.session_id)
+            waiting[learner] -= 1
+            if waiting[learner] == 0 and learner in to_profile and not stop.is_set():
+                ordered = [s for s in plan if s in set(to_profile[learner])]
+                submit(None, lambda ids=ordered: _profile_pass(services, ids, out))  # type: ignore[misc]
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -123,6 +123,14 @@ def _decode_text(raw: bytes, session_id: str) -> str:
 def _speech(services: Services, session_id: str, audio: Path, digest: str, language: str) -> SpeechResult:
     stt = services.speech_to_text
     memo_key = services.memo.key(digest, stt.name, stt.model, language)
+    with services.memo.lock("transcript", memo_key):  # a same-audio session in another thread waits
+        return _speech_once(services, session_id, audio, language, memo_key)
+
+
+def _speech_once(
+    services: Services, session_id: str, audio: Path, language: str, memo_key: str
+) -> SpeechResult:
+    stt = services.speech_to_text
     cached = services.memo.get("transcript", memo_key)
     if cached is not None:
         log.info("session %s: reusing the stored %s/%s transcription", session_id, stt.name, stt.model)
@@ -136,9 +144,10 @@ def _speech(services: Services, session_id: str, audio: Path, digest: str, langu
         )
     # Chunks already paid for in a failed attempt are reused: a retry pays only for the rest.
     chunks = services.memo.stage("transcript_chunks")
-    result = services.breaker(stt.name).call(
-        lambda: transcribe_audio(stt, audio, language=language, chunk_cache=chunks)
-    )
+    with services.provider_slot(stt.name):
+        result = services.breaker(stt.name).call(
+            lambda: transcribe_audio(stt, audio, language=language, chunk_cache=chunks)
+        )
     if not result.text.strip():
         flags = quality_flags(result.quality)
         raise PermanentError(

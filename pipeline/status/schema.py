@@ -53,8 +53,8 @@ rejections_table = sa.Table(
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL + a busy timeout: the sensor and several run workers write concurrently.
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for another opener
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see learner_lock)
 

@@ -59,6 +59,9 @@ def test_text_session_materializes_all_three_assets(tmp_path: Path, uploads_dir:
     assert transcript_meta["word_count"].value == len(TEXT.split())
     assert transcript_meta["duration_seconds"].value is None  # a text upload has no duration: null, not 0
     assert transcript_meta["words_per_minute"].value is None
+    tags = instance.get_run_by_id(result.run_id).tags  # the run says what it asked of the providers
+    assert tags["provider/provider_calls"] == "0" and tags["provider/rate_limited"] == "0"
+    assert "provider/budget_wait_seconds" in tags
 
 
 def test_audio_session_is_transcribed_offline(tmp_path: Path, uploads_dir: Path, instance) -> None:

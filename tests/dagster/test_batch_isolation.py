@@ -189,6 +189,7 @@ def test_a_retry_redoes_only_the_sessions_the_run_has_not_materialized(
 
     keys = ten_sessions(uploads_dir)[:4]
     monkeypatch.setenv("PROVIDER_MAX_RETRIES", "0")
+    monkeypatch.setenv("RUN_CONCURRENCY", "1")  # sessions one at a time: the 500 goes to k0's analysis
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-key")
     monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(tmp_path / "anthropic-config"))
     with FakeAPI() as fake:

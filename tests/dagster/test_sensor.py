@@ -17,7 +17,8 @@ from wiring.definitions import defs
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as instance:
+    # dagster.yaml's run queue: 4 runs at once (the sensor spreads a burst over the free ones)
+    with dg.instance_for_test(overrides={"concurrency": {"runs": {"max_concurrent_runs": 4}}}) as instance:
         yield instance
 
 
@@ -144,23 +145,23 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
             members = tuple(keys[keys.index(start) : keys.index(end) + 1])
         else:
             members = (r.partition_key,)
-        runs[members] = {t: v for t, v in r.tags.items() if not t.startswith("dagster/")}
-    # A learner with several sessions: batches of its own, in order, tagged with the learner (one
-    # run at a time per learner); learners with one session each share batches.
+        runs[members] = {t: v for t, v in r.tags.items() if not t.startswith("dagster/") or "priority" in t}
+    # Spread over the 4 free run slots (15 sessions, batches of up to 4, balanced: each learner to the
+    # lightest batch), each learner's sessions in one batch and in order; a batch of one learner is
+    # tagged with it (one run at a time per learner).
     assert runs == {
-        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0"},
-        ("b1", "b4", "b7"): {"learner_id": "learner1"},
-        ("b2", "b5", "b8"): {"learner_id": "learner2"},
-        ("one-ana", "one-ben", "one-cat", "one-dan"): {"learners": "4"},
-        ("one-eve",): {"learner_id": "eve"},  # a batch of one is a plain single-session run
+        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0", "dagster/priority": "10"},
+        ("b1", "b4", "b7", "one-dan"): {"learners": "2", "dagster/priority": "10"},
+        ("b2", "b5", "b8", "one-eve"): {"learners": "2", "dagster/priority": "10"},
+        ("one-ana", "one-ben", "one-cat"): {"learners": "3", "dagster/priority": "10"},
     }
     assert len(keys) == 15
-    assert "15 session(s) ready" in log and "batched 4 run(s) / 14 session(s), 0 waiting, 0 rejected" in log
+    assert "15 session(s) ready" in log and "batched 4 run(s) / 15 session(s), 0 waiting, 0 rejected" in log
     add_session(uploads_dir, "ana", "lone", text="Just me.")
     lone = tick(sensor, instance, resource, cursor=data.cursor)
     [request] = lone.run_requests
     assert request.partition_key == "lone" and request.tags["learner_id"] == "ana"
-    assert RANGE_START not in request.tags
+    assert RANGE_START not in request.tags and request.tags["dagster/priority"] == "10"  # before backfills
 
 
 def test_a_changed_reupload_gets_a_new_run_key_and_an_identical_one_none(

@@ -9,6 +9,9 @@ after ``slow_seconds``), reset (closes the socket without answering), invalid_js
 schema_violation, not_verbatim, stall (waits ``slow_seconds`` before taking the request, like a
 vendor's queue: a client that hangs up meanwhile pays nothing, else ``ok``; ``stalled`` counts them). With ``context_window``, an analysis request whose content and
 reserved output (``tokens``, recorded per call) exceed it gets the vendor's 400, as the real APIs do.
+Like a real account, ``latency`` makes every answer take that long, and ``rpm`` allows that many
+requests per rolling minute, answering ``429`` with a ``retry-after`` (seconds until a request leaves
+the window) beyond it; ``in_flight``/``max_in_flight`` count the requests being answered at once.
 
 Standalone, for end-to-end tests with the daemon in another process::
 
@@ -68,6 +71,17 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug(format, *args)
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        fake = self.server.fake
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            self._post()
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+    def _post(self) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         path = self.path.split("?", 1)[0]
         content_type = self.headers.get("content-type", "")
@@ -81,6 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
             request = {}
         fake = self.server.fake
         mode = fake.next_mode(path)
+        retry_after = fake.over_rate() if mode == "ok" else None
+        if retry_after is not None:
+            mode = "rate_limited"
         if mode == "stall":
             if not self._client_waits(fake):
                 fake.record(
@@ -99,7 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
             mode = "ok"
         key = self.headers.get("x-api-key") or self.headers.get("authorization", "").removeprefix("Bearer ")
         tokens = bodies.request_tokens(request) if path in (bodies.CHAT, bodies.MESSAGES) else None
-        if tokens is not None and fake.context_window is not None and tokens > fake.context_window:
+        if retry_after is not None:
+            status, headers, body = bodies.error_response("429", path, key)
+            headers = {"retry-after": f"{retry_after:.2f}"}
+        elif tokens is not None and fake.context_window is not None and tokens > fake.context_window:
             status, headers, body = bodies.context_exceeded(path, tokens, fake.context_window)
         else:
             status, headers, body = self._respond_to(path, mode, request, key, len(raw))
@@ -123,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "slow":
             time.sleep(fake.slow_seconds)
+        elif status == 200 and fake.latency:
+            time.sleep(fake.latency)
         payload = json.dumps(body).encode()
         try:
             self.send_response(status)
@@ -187,7 +209,16 @@ class FakeAPI:
         stt_text: Callable[[int], str] = lambda n: f"part {n}",
         log_path: Path | None = None,
         context_window: int | None = None,
+        latency: float = 0.0,
+        rpm: int | None = None,
+        window: float = 60.0,
     ) -> None:
+        self.window = window
+        self.latency = latency
+        self.rpm = rpm
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._window: deque[float] = deque()  # arrival times of the requests let through this minute
         self.calls: list[dict[str, Any]] = []
         self.stalled = 0
         self.context_window = context_window
@@ -241,6 +272,24 @@ class FakeAPI:
                 return self._rng.choice(faults)
             return "ok"
 
+    def over_rate(self) -> float | None:
+        """Seconds until a request would fit in the rolling minute, or None (it fits and is counted)."""
+        if self.rpm is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            while self._window and self._window[0] <= now - self.window:
+                self._window.popleft()
+            if len(self._window) >= self.rpm:
+                return max(0.01, self._window[0] + self.window - now)
+            self._window.append(now)
+            return None
+
+    @property
+    def rate_limited(self) -> int:
+        with self._lock:
+            return sum(1 for call in self.calls if call["mode"] == "rate_limited")
+
     def next_text(self) -> str:
         with self._lock:
             self._stt_count += 1
@@ -275,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--slow-seconds", type=float, default=1.0)
     parser.add_argument("--log", type=Path, default=None, help="JSON file rewritten after every request")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every answer takes")
+    parser.add_argument("--rpm", type=int, default=None, help="requests allowed per rolling minute")
     parser.add_argument("--context-window", type=int, default=None, help="tokens an analysis request may use")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fake_api %(message)s")
@@ -285,6 +336,8 @@ def main(argv: list[str] | None = None) -> None:
         slow_seconds=args.slow_seconds,
         log_path=args.log,
         context_window=args.context_window,
+        latency=args.latency,
+        rpm=args.rpm,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logger.info("serving on %s (fault rate %.2f)", fake.url, args.fault_rate)

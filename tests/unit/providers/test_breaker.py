@@ -64,7 +64,8 @@ def test_an_outage_costs_k_calls_per_attempt_for_a_batch_of_ten(
     failed = {e.session_id for e in events if not e.ok}
     assert failed == set(keys) and len(fake.calls) == 3, "K calls, then the rest fail without a call"
     assert all(services.status.get(k).error_kind == "transient" for k in keys)
-    assert "not called" in services.status.get("o9").error
+    # The sessions run concurrently: which three made the calls varies, the other seven were not called.
+    assert sum("not called" in (services.status.get(k).error or "") for k in keys) == 7
 
     # The step's retry, after the outage: one probe closes the breaker and the batch completes.
     fake.clear()  # the outage is over: every request answers 200

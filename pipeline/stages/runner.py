@@ -92,6 +92,7 @@ def run_sessions(
             continue
         failed = False
         for stage in (s for s in todo if s in _PER_SESSION):
+            services.checkpoint()
             try:
                 document = _PER_SESSION[stage](services, session_id)
             except Exception as exc:  # classified where raised; recorded on the session by `tracked`
@@ -110,6 +111,8 @@ def run_sessions(
                 profiled=services.results.exists(profile_key(session_id)),
                 run_id=services.run_id,
             )
+    if to_profile:
+        services.checkpoint()
     for outcome in profile_sessions(services, to_profile):
         yield StageEvent(
             outcome.session_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -32,6 +33,9 @@ class Services:
     breaker_threshold: int = 3
     run_id: str | None = None  # the Dagster run using these services, recorded with each state change
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    # Called before each stage: returns if this process still owns the run, else stops it (the
+    # Dagster layer fences attempts on Celery workers; a plain run has nobody to be fenced from).
+    checkpoint: Callable[[], None] = field(default=lambda: None)
 
     @property
     def memo(self) -> Memo:

@@ -99,6 +99,12 @@ def test_scale_out_instances_differ_only_in_how_runs_launch(variant: str) -> Non
             "the heartbeat launcher, not the stock one"
         )
     assert other["run_monitoring"]["max_resume_run_attempts"] >= 1, "these launchers can resume a dead worker"
+    if variant == "celery":
+        config = other["run_launcher"]["config"]
+        assert config["pending_timeout_seconds"] == 600 and config["finish_grace_seconds"] == 60, (
+            "every task state the launcher reads is bounded"
+        )
+        assert other["run_monitoring"]["max_runtime_seconds"] == 3600, "a hung worker's run ends"
 
 
 def test_celery_worker_app_reads_its_broker_when_configured_not_at_import(

@@ -22,6 +22,7 @@ from pipeline.domain.models import PatternProfile, SessionInsights, Transcript
 from pipeline.domain.snapshots import snapshot_digest
 from pipeline.stages.runner import Stage, StageEvent
 from pipeline.stages.services import Services
+from wiring.attempts import attempt_checkpoint
 from wiring.resources import PipelineResource
 
 # The tags Dagster itself writes on materializations for data versioning (dagster._core.definitions.data_version).
@@ -54,6 +55,7 @@ def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
         services.priority = int(context.run.tags.get("dagster/priority", "0"))
     except ValueError:
         services.priority = 0
+    services.checkpoint = attempt_checkpoint(context)
     if context.retry_number:
         for breaker in services.breakers.values():
             breaker.half_open()  # the RetryPolicy's wait has passed: let one call probe the provider
@@ -61,9 +63,8 @@ def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -
 
 
 def done_in_run(context: dg.AssetExecutionContext) -> dict[str, set[Stage]]:
-    """What earlier attempts of this step already materialized, so a retry does not redo it."""
-    if not context.retry_number:
-        return {}
+    """What earlier attempts of this step already materialized, so a retry does not redo it. Read on
+    the first try too: a run resumed on another worker starts its step at retry number 0."""
     done: dict[str, set[Stage]] = {}
     for entry in context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
         materialization = entry.asset_materialization

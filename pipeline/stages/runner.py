@@ -101,6 +101,7 @@ def _session_stages(
     for stage in (s for s in todo if s in _PER_SESSION):
         if stop.is_set():
             return False
+        services.checkpoint()  # a stale attempt (a fenced Celery worker) stops here, writing nothing
         try:
             document = _PER_SESSION[stage](services, session_id)
         except Exception as exc:  # classified where raised; recorded on the session by `tracked`
@@ -119,6 +120,7 @@ def _session_stages(
 
 
 def _profile_pass(services: Services, session_ids: Sequence[str], out: queue.Queue[object]) -> None:
+    services.checkpoint()
     for outcome in profile_sessions(services, session_ids):
         out.put(
             StageEvent(

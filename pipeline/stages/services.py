@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -55,6 +55,9 @@ class Services:
     calls: CallStats = field(default_factory=CallStats)  # this run's provider requests
     local_cpu: int = field(default_factory=lambda: os.cpu_count() or 1)  # LOCAL_CPU_CONCURRENCY
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Called before each stage: returns if this process still owns the run, else stops it (the
+    # Dagster layer fences attempts on Celery workers; a plain run has nobody to be fenced from).
+    checkpoint: Callable[[], None] = field(default=lambda: None)
 
     @property
     def memo(self) -> Memo:

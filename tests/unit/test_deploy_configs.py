@@ -99,17 +99,23 @@ def test_scale_out_instances_differ_only_in_how_runs_launch(variant: str) -> Non
             "the heartbeat launcher, not the stock one"
         )
     assert other["run_monitoring"]["max_resume_run_attempts"] >= 1, "these launchers can resume a dead worker"
+    if variant == "celery":
+        config = other["run_launcher"]["config"]
+        assert config["pending_timeout_seconds"] == 600 and config["finish_grace_seconds"] == 60, (
+            "every task state the launcher reads is bounded"
+        )
+        assert other["run_monitoring"]["max_runtime_seconds"] == 3600, "a hung worker's run ends"
 
 
 def test_celery_worker_app_reads_its_broker_when_configured_not_at_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from launchers import celery_runs
+    from launchers import celery_runs, celery_worker
 
     monkeypatch.setenv("DAGSTER_CELERY_BROKER_URL", "redis://broker.internal:6379/3")
     monkeypatch.setenv("DAGSTER_CELERY_BACKEND_URL", "redis://backend.internal:6379/4")
-    app = celery_runs.Celery("probe")
-    app.on_configure.connect(celery_runs._configure)
+    app = celery_worker.Celery("probe")
+    app.on_configure.connect(celery_worker._configure)
     assert app.conf.broker_url == "redis://broker.internal:6379/3"
     assert app.conf.result_backend == "redis://backend.internal:6379/4"
     assert app.conf.worker_prefetch_multiplier == 1 and app.conf.worker_disable_prefetch

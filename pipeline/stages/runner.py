@@ -170,6 +170,7 @@ def run_sessions(
         max_workers=max(1, min(services.concurrency, len(plan))), thread_name_prefix="session"
     )
     running = 0
+    finished: set[str] = set()
 
     def task(session_id: str | None, fn: Callable[[], bool | None]) -> None:
         profile = False
@@ -203,6 +204,7 @@ def run_sessions(
             running -= 1
             if item.session_id is None:
                 continue
+            finished.add(item.session_id)
             learner = learner_of[item.session_id]
             if item.profile:
                 to_profile.setdefault(learner, []).append(item.session_id)
@@ -210,6 +212,17 @@ def run_sessions(
             if waiting[learner] == 0 and learner in to_profile and not stop.is_set():
                 ordered = [s for s in plan if s in set(to_profile[learner])]
                 submit(None, lambda ids=ordered: _profile_pass(services, ids, out))  # type: ignore[misc]
+    except BaseException as exc:
+        if isinstance(exc, (Exception, GeneratorExit)):
+            raise
+        # Interrupted (terminate): the sessions still in their stages run in pool threads, where the
+        # interruption never reaches their `tracked` block, so they are failed here, as "interrupted".
+        for session_id in plan:
+            if session_id not in finished:
+                lifecycle.fail(services.status, session_id, exc, services.run_id)
+        raise
     finally:
+        # An interrupted run (terminate, cancel) must not wait for provider calls in flight: their
+        # sessions are failed as interrupted by the step, and no new stage starts (``stop``).
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not running, cancel_futures=True)

@@ -13,8 +13,8 @@ from pipeline.domain.ids import shown
 from pipeline.status.cli import main as status_cli
 from pipeline.status.store import StatusStore
 from tests.support.materialize import offline_resource
+from tests.support.sensor_ticks import offline_uploads_sensor, tick
 from tests.support.sessions import add_session
-from wiring.definitions import defs
 
 
 @pytest.fixture
@@ -25,14 +25,7 @@ def instance():
 
 @pytest.fixture
 def sensor(monkeypatch: pytest.MonkeyPatch) -> dg.SensorDefinition:
-    monkeypatch.setenv("STT_PROVIDER", "offline")
-    monkeypatch.setenv("ANALYZER_PROVIDER", "offline")
-    return defs().get_sensor_def("uploads_sensor")
-
-
-def _tick(sensor, instance, resource, cursor=None):
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"pipeline": resource}) as ctx:
-        return sensor(ctx)
+    return offline_uploads_sensor(monkeypatch)
 
 
 def _hostile_corpus(root: Path) -> dict[str, str]:
@@ -80,7 +73,7 @@ def test_hostile_folders_are_rejected_and_a_normal_upload_still_runs(
     add_session(uploads_dir, "ana", "empty", text="Marker is empty.", manifest="")
     resource = offline_resource(tmp_path, uploads_dir)
 
-    data = _tick(sensor, instance, resource)
+    data = tick(sensor, instance, resource)
     assert sorted(r.partition_key for r in data.run_requests) == ["empty", "inside", "ok1"]
 
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
@@ -91,7 +84,7 @@ def test_hostile_folders_are_rejected_and_a_normal_upload_still_runs(
         assert "\n" not in folder and "\n" not in rejected[folder]
         rejected[folder].encode("utf-8")  # storable and printable anywhere
 
-    again = _tick(sensor, instance, resource, cursor=data.cursor)  # the next tick does not raise either
+    again = tick(sensor, instance, resource, cursor=data.cursor)  # the next tick does not raise either
     assert again.run_requests == []
 
     monkeypatch.setenv("STATUS_DB_URL", f"sqlite:///{tmp_path}/status.db")
@@ -116,7 +109,7 @@ def test_case_only_twins_reject_the_later_spelling(
     for name in ("transcript.txt", "session.json"):
         os.utime(later / name, (stamp, stamp))
     resource = offline_resource(tmp_path, uploads_dir)
-    data = _tick(sensor, instance, resource)
+    data = tick(sensor, instance, resource)
     assert [r.partition_key for r in data.run_requests] == ["S1"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     [row] = status.rejections.list()

@@ -11,6 +11,7 @@ from assets.partitions import RANGE_END, RANGE_START
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
 from tests.support.materialize import offline_resource
+from tests.support.sensor_ticks import offline_uploads_sensor, tick
 from tests.support.sessions import add_session
 from wiring.definitions import defs
 
@@ -24,17 +25,7 @@ def instance():
 
 @pytest.fixture
 def sensor(monkeypatch: pytest.MonkeyPatch) -> dg.SensorDefinition:
-    monkeypatch.setenv("STT_PROVIDER", "offline")
-    monkeypatch.setenv("ANALYZER_PROVIDER", "offline")
-    return defs().get_sensor_def("uploads_sensor")
-
-
-def tick(sensor, instance, resource, cursor=None):
-    # Invoking the sensor returns its SensorResult as the daemon receives it.
-    with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"pipeline": resource}
-    ) as context:
-        return sensor(context)
+    return offline_uploads_sensor(monkeypatch)
 
 
 def test_ready_sessions_become_partitions_and_runs_keyed_by_session(

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from tests.support.materialize import offline_resource
-from wiring.definitions import defs
+from tests.support.sensor_ticks import offline_uploads_sensor, tick
 
 
 @pytest.fixture
@@ -22,14 +22,7 @@ def instance():
 
 @pytest.fixture
 def sensor(monkeypatch: pytest.MonkeyPatch) -> dg.SensorDefinition:
-    monkeypatch.setenv("STT_PROVIDER", "offline")
-    monkeypatch.setenv("ANALYZER_PROVIDER", "offline")
-    return defs().get_sensor_def("uploads_sensor")
-
-
-def _tick(sensor, instance, resource, cursor=None):
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"pipeline": resource}) as ctx:
-        return sensor(ctx)
+    return offline_uploads_sensor(monkeypatch)
 
 
 def test_marker_first_then_media_still_being_written_is_requested_once_complete(
@@ -46,19 +39,19 @@ def test_marker_first_then_media_still_being_written_is_requested_once_complete(
     resource = offline_resource(tmp_path, uploads_dir, quiet_seconds=1.0)
 
     requested: list[str] = []
-    data = _tick(sensor, instance, resource)
+    data = tick(sensor, instance, resource)
     requested += [r.run_key for r in data.run_requests]
     assert requested == [], "a marker older than the media does not make a half-written upload ready"
 
     with media.open("a") as handle:
         handle.write(" market and bought apples.")  # the copy finishes
-    data = _tick(sensor, instance, resource, cursor=data.cursor)
+    data = tick(sensor, instance, resource, cursor=data.cursor)
     requested += [r.run_key for r in data.run_requests]
     assert requested == [], "the media just changed: not quiet yet"
 
     time.sleep(1.2)
     for _ in range(3):  # quiet now: requested exactly once, at the complete content
-        data = _tick(sensor, instance, resource, cursor=data.cursor)
+        data = tick(sensor, instance, resource, cursor=data.cursor)
         requested += [r.run_key for r in data.run_requests]
     assert len(requested) == 1 and requested[0].startswith("s1:")
 
@@ -71,4 +64,4 @@ def test_marker_written_after_the_media_commits_it_at_once(
     (folder / "transcript.txt").write_text("Complete.")
     (folder / "session.json").write_text("{}")
     resource = offline_resource(tmp_path, uploads_dir, quiet_seconds=3600.0)
-    assert [r.partition_key for r in _tick(sensor, instance, resource).run_requests] == ["s2"]
+    assert [r.partition_key for r in tick(sensor, instance, resource).run_requests] == ["s2"]

@@ -19,11 +19,13 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from pipeline.domain import progress
 from pipeline.domain.documents import profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionState, Transcript
+from pipeline.intake.contract import split_key
 from pipeline.providers.gate import bound
 from pipeline.stages import lifecycle
 from pipeline.stages.insights import analyze_session
@@ -134,9 +136,30 @@ def _profile_pass(services: Services, session_ids: Sequence[str], out: queue.Que
 
 
 def _learners(services: Services, session_ids: Sequence[str]) -> dict[str, str]:
-    """Each session's learner (a session without a row is its own group: its profile stage reports why)."""
+    """Each session's learner, so that a learner's sessions get one profile pass.
+
+    A session the sensor never registered (a backfill of ids, ``dg.materialize``) is grouped by the
+    learner folder its upload is in, from one listing; were each its own group, the sessions would be
+    profiled in the order they finish, and a later one finishing first has its snapshot written
+    twice. A session found under no learner, or under several, is its own group: its stages say why.
+    """
     rows = services.status.get_many(session_ids)
-    return {s: rows[s].learner_id if s in rows else f"?{s}" for s in session_ids}
+    missing = {s for s in session_ids if s not in rows or not rows[s].learner_id}
+    folders: dict[str, set[str]] = {}
+    if missing:
+        for info in services.uploads.list():
+            parts = split_key(info.key)
+            if parts and parts[1] in missing:
+                folders.setdefault(parts[1], set()).add(parts[0])
+    learners: dict[str, str] = {}
+    for s in session_ids:
+        if s not in missing:
+            learners[s] = rows[s].learner_id
+        elif len(found := folders.get(s, set())) == 1:
+            learners[s] = next(iter(found))
+        else:
+            learners[s] = f"?{s}"
+    return learners
 
 
 def run_sessions(
@@ -191,7 +214,7 @@ def run_sessions(
     try:
         for index, (session_id, todo) in enumerate(plan.items(), start=1):
             where = (index, len(plan))
-            submit(session_id, lambda s=session_id, t=todo, w=where: _session_stages(services, s, t, stop, out, w))  # type: ignore[misc]
+            submit(session_id, partial(_session_stages, services, session_id, todo, stop, out, where))
         while running:
             try:
                 item = out.get(timeout=0.5)  # a timeout keeps the run's thread interruptible
@@ -211,7 +234,7 @@ def run_sessions(
             waiting[learner] -= 1
             if waiting[learner] == 0 and learner in to_profile and not stop.is_set():
                 ordered = [s for s in plan if s in set(to_profile[learner])]
-                submit(None, lambda ids=ordered: _profile_pass(services, ids, out))  # type: ignore[misc]
+                submit(None, partial(_profile_pass, services, ordered, out))
     except BaseException as exc:
         if isinstance(exc, (Exception, GeneratorExit)):
             raise

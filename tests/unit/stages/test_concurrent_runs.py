@@ -123,3 +123,27 @@ def test_a_breaker_started_healthy_lets_every_thread_call_and_reports_a_failure(
     assert reports == [False] and not breaker.healthy
     breaker.call(lambda: None)
     assert reports == [False, True]
+
+
+def test_unregistered_sessions_of_one_learner_get_one_profile_pass(
+    services: Services, uploads_dir: Path, fake: FakeAPI
+) -> None:
+    """A run over sessions the sensor never registered (a backfill, `dg.materialize`) still groups
+    them by learner: when the first session finishes last, no session's snapshot is written twice
+    (CI saw 35 check evaluations for 33 when the sessions were profiled one pass each)."""
+    services = _cloud(services, fake, concurrency=4)
+    fake.slow_seconds = 1.5
+    fake.push("slow")  # the first session's analysis finishes after the others'
+    keys = ["u1", "u2", "u3", "u4"]
+    for n, key in enumerate(keys):
+        add_session(
+            uploads_dir,
+            "ana",
+            key,
+            text=f"{TEXT} Session {key}.",
+            manifest=f'{{"recorded_at": "2026-01-0{n + 1}T09:00:00Z"}}',
+        )
+    events = list(run_sessions(services, keys, STAGES))
+    profiles = [e for e in events if e.stage is Stage.PROFILE]
+    assert all(e.ok for e in events) and {e.session_id for e in profiles} == set(keys)
+    assert [e.refreshed for e in profiles] == [()] * 4, "one pass for the learner, nothing rewritten"

@@ -55,7 +55,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sessions_failed": "of them, FAILED",
         "sessions_pending": "of them, neither yet",
         "median_upload_to_done_seconds": "upload to the status row's last change, for DONE sessions",
-        "cost_usd": "speech-to-text plus analysis, from the stored documents' usage",
+        "cost_usd": "speech-to-text plus analysis, from the stored documents' usage (the known costs)",
+        "sessions_cost_unknown": "sessions whose cost is not known (no price for a model they used)",
     },
 }
 

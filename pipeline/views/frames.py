@@ -14,7 +14,8 @@ occurrences in it per 100 transcript words in it. The trend label, the first rul
 
 ``cohort_patterns``: per ISO week (of ``recorded_at``) x pattern_id, how many learners and sessions
 show it, and its share of that week's analysed sessions. ``pipeline_health``: per ISO week of
-upload, sessions DONE / FAILED / pending, the median upload -> DONE seconds and the provider cost.
+upload, sessions DONE / FAILED / pending, the median upload -> DONE seconds and the provider cost
+(the known costs summed, the sessions with an unknown one counted).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ SESSION_COLUMNS = {
     "uploaded_at": "datetime64[ns, UTC]",
     "updated_at": "datetime64[ns, UTC]",
     "word_count": "Int64",
-    "cost_usd": "float64",
+    "cost_usd": "float64",  # the known part of the session's cost
+    "cost_unknown": "bool",  # a document of it has no price known
     "analysed": "bool",
 }
 PATTERN_COLUMNS = {"session_id": "string", "pattern_id": "string", "frequency": "int64"}
@@ -76,6 +78,7 @@ HEALTH_COLUMNS = {
     "sessions_pending": "int64",
     "median_upload_to_done_seconds": "float64",
     "cost_usd": "float64",
+    "sessions_cost_unknown": "int64",
 }
 
 
@@ -197,7 +200,8 @@ def cohort_patterns(sessions: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFr
 
 
 def pipeline_health(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Per ISO week of upload: DONE / FAILED / pending sessions, median upload -> DONE, cost in USD.
+    """Per ISO week of upload: DONE / FAILED / pending sessions, median upload -> DONE, the known cost
+    in USD and how many sessions have a cost that is not known (no price for their model).
 
     A session's week is that of its upload (else of its recording, else of its last change);
     upload -> DONE is measured to the status row's last change, so a re-analysed session counts
@@ -218,6 +222,7 @@ def pipeline_health(sessions: pd.DataFrame) -> pd.DataFrame:
         sessions_failed=("failed", "sum"),
         median_upload_to_done_seconds=("to_done", "median"),
         cost_usd=("cost_usd", "sum"),
+        sessions_cost_unknown=("cost_unknown", "sum"),
     )
     out["sessions_pending"] = out["sessions"] - out["sessions_done"] - out["sessions_failed"]
     return typed(out.reset_index().sort_values("week"), HEALTH_COLUMNS)

@@ -27,8 +27,12 @@ BOB = "On Monday I visit my grandmother and we cooks dinner together. He don't l
 
 
 def _session(services: Services, uploads: Path, learner: str, session: str, text: str, day: int) -> None:
-    add_session(uploads, learner, session, text=text, manifest=f'{{"recorded_at": "2026-01-0{day}T09:00:00Z"}}')
-    services.status.register(session, learner, media_key=f"{learner}/{session}/transcript.txt", uploaded_at=None)
+    add_session(
+        uploads, learner, session, text=text, manifest=f'{{"recorded_at": "2026-01-0{day}T09:00:00Z"}}'
+    )
+    services.status.register(
+        session, learner, media_key=f"{learner}/{session}/transcript.txt", uploaded_at=None
+    )
     transcribe_session(services, session)
     analyze_session(services, session)
     profile_session(services, session)

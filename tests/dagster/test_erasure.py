@@ -115,6 +115,9 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
     status = StatusStore(f"sqlite:///{root}/status.db")
     assert status.get("bob-s1").state is SessionState.DONE
     assert instance.get_materialized_partitions(PROFILE) == {"bob-s1", "car-s1", "car-s2"}
+    # The views' files are rewritten at once; their materializations named annika, so they are
+    # missing until the automation sensor materializes them again.
+    assert instance.get_latest_materialization_event(dg.AssetKey("learner_progress")) is None
     # Both erasure runs stay, with their config's id blanked.
     runs = instance.get_runs(dg.RunsFilter(job_name="erasure_job"))
     assert len(runs) == 2 and all(
@@ -142,3 +145,11 @@ def test_the_command_erases_one_session_and_is_idempotent(
     assert main(["--session", "car-s1", "--apply"]) == 0
     again = capsys.readouterr().out
     assert '"sessions": 1' in again and '"result_documents": 0' in again and '"runs_deleted": 0' in again
+    # A run of the session still going stops its erasure (that run would write it again); nothing is deleted.
+    queued = dg.DagsterRun(
+        job_name="session_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": "car-s2"}
+    )
+    instance.add_run(queued)
+    assert main(["--session", "car-s2", "--apply"]) == 2
+    assert "queued or going" in capsys.readouterr().err
+    assert instance.has_dynamic_partition("sessions", "car-s2") and instance.get_run_by_id(queued.run_id)

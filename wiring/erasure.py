@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from pipeline.domain.errors import PermanentError
 from pipeline.erasure.plan import ErasureBusy, ErasureTarget, plan_erasure
@@ -74,10 +75,14 @@ def erase_everywhere(
 class ErasureConfig(dg.Config):
     """Exactly one of ``learner_id`` or ``session_id``; nothing is deleted while ``dry_run`` is true."""
 
-    learner_id: str | None = None
-    session_id: str | None = None
-    dry_run: bool = True
-    force: bool = False  # erase even if a session looks in progress (its run is known to be gone)
+    learner_id: str | None = Field(default=None, description="Erase this learner and all their sessions.")
+    session_id: str | None = Field(
+        default=None, description="Erase this one session (the learner's later snapshots are recomputed)."
+    )
+    dry_run: bool = Field(default=True, description="Only report what would be erased (the default).")
+    force: bool = Field(
+        default=False, description="Erase even if a session looks in progress (its run is known to be gone)."
+    )
 
 
 @dg.op(name="erase")

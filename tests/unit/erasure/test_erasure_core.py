@@ -46,6 +46,13 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
     _session(services, uploads_dir, "annika", "ann-s1", ANA, 3)
     _session(services, uploads_dir, "annika", "ann-s2", ANA_2, 4)
     _session(services, uploads_dir, "bobby", "bob-s1", BOB, 3)
+    add_session(
+        uploads_dir, "annika", "ann-s3", audio="speech.wav"
+    )  # a recording: a speech-to-text memo entry
+    services.status.register("ann-s3", "annika", media_key="annika/ann-s3/audio.wav", uploaded_at=None)
+    heard = transcribe_session(services, "ann-s3").text
+    analyze_session(services, "ann-s3")
+    profile_session(services, "ann-s3")
     add_session(uploads_dir, "annika", "bad name", text=ANA)  # a folder the sensor rejected
     services.status.rejections.record([("annika/bad name", "invalid session id")])
     UploadRegistry(services.status.engine).save(
@@ -57,7 +64,8 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         b"annika ann-s1"
     )  # hidden files go too
     _views(services)
-    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2"], ["zanzibar", "quokka"])
+    said = [heard[:24], heard[-24:]]  # what the recording says, as recognised
+    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said])
 
     plan, report = erase(
         ErasureTarget(learner_id="annika"),
@@ -65,10 +73,10 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         results=services.results,
         status=services.status,
     )
-    assert report.dry_run and plan.session_ids == {"ann-s1", "ann-s2"}
+    assert report.dry_run and plan.session_ids == {"ann-s1", "ann-s2", "ann-s3"}
     counts = report.counts
-    assert counts["result_documents"] == 6 and counts["memo_entries"] == 3 and counts["rejections"] == 1
-    assert counts["upload_objects"] == 7 and counts["registry_rows"] == 1
+    assert counts["result_documents"] == 9 and counts["memo_entries"] == 5 and counts["rejections"] == 1
+    assert counts["upload_objects"] == 9 and counts["registry_rows"] == 1
     assert services.status.get("ann-s1") is not None  # a dry run deletes nothing
 
     _, report = erase(
@@ -79,7 +87,7 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         dry_run=False,
     )
     assert report.compacted and report.refreshed_views == ["learner_progress", "cohort_patterns"]
-    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2"], ["zanzibar", "quokka"]) == []
+    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said]) == []
     # Bob keeps everything, and the views (rewritten at once) still count him.
     assert services.status.get("bob-s1").state is SessionState.DONE
     assert services.results.exists("transcripts/bob-s1.json") and (uploads_dir / "bobby" / "bob-s1").is_dir()

@@ -22,6 +22,7 @@ ALLOWED = {
     "views": {"domain", "config", "storage", "status"},
     "stages": {"domain", "config", "storage", "status", "providers", "intake"},
     "alerts": {"domain"},
+    "erasure": {"domain", "config", "storage", "status", "providers", "intake", "views"},
 }
 #: Modules at the root of pipeline/: command-line entry points that may use any package of the core.
 ROOT_MODULES = {"__init__", "stale"}

@@ -1,6 +1,6 @@
-"""The analysts' views: learner_progress and cohort_patterns, recomputed from the stored sessions.
+"""The analysts' views: learner_progress, cohort_patterns and pipeline_health, from the stored sessions.
 
-Both are unpartitioned, depend on every pattern_profile partition, and are built by one
+All three are unpartitioned, depend on every pattern_profile partition, and are built by one
 subsettable step from one read of the stored sessions. They refresh by declarative
 automation (``VIEWS_AUTOMATION``): at the first 5-minute tick after any profile was materialized
 (a new session, a re-analysis, a backfill batch, a refreshed snapshot), at most once per tick and
@@ -83,13 +83,10 @@ def _learner_progress(results: Storage, inputs: "ViewInputs") -> Metadata:
 def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
     from pipeline.views.charts import cohort_chart
     from pipeline.views.frames import cohort_patterns as cohort_frame
-    from pipeline.views.frames import pipeline_health
     from pipeline.views.io import write_view
 
     frame = cohort_frame(inputs.sessions, inputs.patterns)
-    health = pipeline_health(inputs.sessions)
     where = write_view(results, "cohort_patterns", frame)
-    health_where = write_view(results, "pipeline_health", health)
     png = cohort_chart(frame)
     _png_copy(results, "cohort_patterns", png)
     return {
@@ -100,10 +97,32 @@ def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
         "weeks": int(frame["week"].nunique()),
         "preview": frame_table(frame, descriptions=DESCRIPTIONS["cohort_patterns"]),
         "chart": chart_markdown(png, "top patterns: share of sessions per week"),
-        "pipeline_health": frame_table(health, descriptions=DESCRIPTIONS["pipeline_health"]),
         "parquet": dg.MetadataValue.path(where["parquet"]),
         "csv": dg.MetadataValue.path(where["csv"]),
-        "pipeline_health_parquet": dg.MetadataValue.path(health_where["parquet"]),
+    }
+
+
+def _pipeline_health(results: Storage, inputs: "ViewInputs") -> Metadata:
+    from pipeline.views.charts import health_chart
+    from pipeline.views.frames import health_totals, pipeline_health
+    from pipeline.views.io import write_view
+
+    frame = pipeline_health(inputs.sessions)
+    where = write_view(results, "pipeline_health", frame)
+    png = health_chart(frame)
+    _png_copy(results, "pipeline_health", png)
+    # Numbers at the top level: the UI's Plots tab draws each one's history across refreshes.
+    totals = {name: value for name, value in health_totals(inputs.sessions).items() if value is not None}
+    return {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": frame_table(
+            frame.head(0), descriptions=DESCRIPTIONS["pipeline_health"]
+        ).schema,
+        **totals,
+        "preview": frame_table(frame, descriptions=DESCRIPTIONS["pipeline_health"]),
+        "chart": chart_markdown(png, "sessions per week of upload and median upload to DONE"),
+        "parquet": dg.MetadataValue.path(where["parquet"]),
+        "csv": dg.MetadataValue.path(where["csv"]),
     }
 
 
@@ -156,7 +175,11 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
         )
 
 
-_BUILDERS = {"learner_progress": _learner_progress, "cohort_patterns": _cohort_patterns}
+_BUILDERS = {
+    "learner_progress": _learner_progress,
+    "cohort_patterns": _cohort_patterns,
+    "pipeline_health": _pipeline_health,
+}
 _SPECS = [
     dg.AssetSpec(
         "learner_progress",
@@ -166,7 +189,13 @@ _SPECS = [
     ),
     dg.AssetSpec(
         "cohort_patterns",
-        description="Per ISO week and pattern: learners, sessions and share of sessions; plus pipeline health per week.",
+        description="Per ISO week and pattern: learners, sessions and share of sessions.",
+        skippable=True,
+        **_COMMON,
+    ),
+    dg.AssetSpec(
+        "pipeline_health",
+        description="Per ISO week of upload: sessions done, failed and pending, median upload to DONE, cost.",
         skippable=True,
         **_COMMON,
     ),
@@ -175,7 +204,7 @@ _SPECS = [
 
 @dg.multi_asset(name="analyst_views", specs=_SPECS, can_subset=True)
 def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator
-    """Both views from one read of the stored sessions, so they describe the same set of sessions."""
+    """The views from one read of the stored sessions, so they describe the same set of sessions."""
     from pipeline.views.io import load_inputs
 
     started = time.perf_counter()

@@ -14,7 +14,9 @@ import sys
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
+from pipeline.domain.errors import PermanentError
 from pipeline.erasure.plan import ErasureBusy, ErasureTarget, plan_erasure
 from pipeline.erasure.tokens import id_pattern, reference
 from wiring.instance_erasure import erase_in_instance, plan_instance, redact_run
@@ -43,10 +45,12 @@ def erase_everywhere(
     if in_instance is not None:
         summary.update(in_instance.counts())
     if not dry_run:
-        if plan.busy and not force:
+        active = len(in_instance.active_runs) if in_instance is not None else 0
+        if (plan.busy or active) and not force:
             raise ErasureBusy(
                 f"erasure {summary['reference']}: {len(plan.busy)} session(s) are being transcribed or "
-                "analysed now; wait for their run to end (or terminate it), then erase again"
+                f"analysed and {active} of their run(s) are queued or going; wait for those runs to end "
+                "(or terminate them), then erase again"
             )
         if instance is not None and in_instance is not None:  # first: it names the sessions a rerun needs
             summary.update(erase_in_instance(instance, in_instance, skip_run=own_run))
@@ -71,10 +75,14 @@ def erase_everywhere(
 class ErasureConfig(dg.Config):
     """Exactly one of ``learner_id`` or ``session_id``; nothing is deleted while ``dry_run`` is true."""
 
-    learner_id: str | None = None
-    session_id: str | None = None
-    dry_run: bool = True
-    force: bool = False  # erase even if a session looks in progress (its run is known to be gone)
+    learner_id: str | None = Field(default=None, description="Erase this learner and all their sessions.")
+    session_id: str | None = Field(
+        default=None, description="Erase this one session (the learner's later snapshots are recomputed)."
+    )
+    dry_run: bool = Field(default=True, description="Only report what would be erased (the default).")
+    force: bool = Field(
+        default=False, description="Erase even if a session looks in progress (its run is known to be gone)."
+    )
 
 
 @dg.op(name="erase")
@@ -122,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    target = ErasureTarget(learner_id=args.learner, session_id=args.session)
+    try:
+        target = ErasureTarget(learner_id=args.learner, session_id=args.session)
+    except PermanentError as exc:
+        parser.error(exc.message)
     if not args.no_instance and not os.environ.get("DAGSTER_HOME"):
         parser.error("set DAGSTER_HOME to the instance to erase from, or pass --no-instance")
     instance = None if args.no_instance else dg.DagsterInstance.get()

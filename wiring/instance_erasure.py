@@ -51,6 +51,7 @@ class InstancePlan:
     partitions: list[str] = field(default_factory=list)
     whole_runs: list[str] = field(default_factory=list)  # concerned only the erased sessions
     shared_runs: list[str] = field(default_factory=list)  # tags or config name an erased id
+    active_runs: list[str] = field(default_factory=list)  # of whole_runs: queued or going
 
     @property
     def pattern(self) -> re.Pattern[str] | None:
@@ -61,6 +62,7 @@ class InstancePlan:
             "partitions": len(self.partitions),
             "runs_deleted": len(self.whole_runs),
             "runs_scrubbed": len(self.shared_runs),
+            "active_runs": len(self.active_runs),
         }
 
 
@@ -99,6 +101,8 @@ def plan_instance(
             or (in_range is not None and set(in_range) <= plan.session_ids)
         ):
             plan.whole_runs.append(run.run_id)
+            if not run.is_finished:
+                plan.active_runs.append(run.run_id)
         elif any(mentions(v, pattern) for v in tags.values()) or mentions(repr(run.run_config), pattern):
             plan.shared_runs.append(run.run_id)
     return plan

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,30 +19,13 @@ from dagster._core.scheduler.instigation import (
 from assets.views import analyst_views
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
+from tests.support.erasure import ANA, ANA_2, BOB, CAROL, CAROL_2, carriers
 from tests.support.materialize import materialize_sessions, offline_resource
 from tests.support.sessions import add_session
 from wiring.erasure import erasure_job, main
 from wiring.resources import PipelineResource
 
-ANA = "Yesterday I go to the zanzibar market and I buy a apple. Um, it was very very good. She don't like it."
-ANA_2 = "Last week I goes to the quokka museum with my brother. It were very interesting, you know, very."
-BOB = "On Monday I visit my grandmother and we cooks dinner together. He don't like fish, um, at all."
-CAROL = "This morning I has a meeting with the narwhal team and we discuss about the plan for weeks."
-CAROL_2 = "In the evening I plays football with friends and we was very tired after, but happy."
 PROFILE = dg.AssetKey("pattern_profile")
-
-
-def carriers(root: Path, ids: list[str], phrases: list[str]) -> list[str]:
-    """Files under ``root`` whose bytes hold an id (as a whole token) or a phrase."""
-    pattern = re.compile(
-        rb"(?<![A-Za-z0-9_-])(?:" + b"|".join(re.escape(i.encode()) for i in ids) + rb")(?![A-Za-z0-9_-])"
-    )
-    return [
-        str(path.relative_to(root))
-        for path in root.rglob("*")
-        if path.is_file()
-        and (pattern.search(b := path.read_bytes()) or any(p.encode() in b for p in phrases))
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +97,9 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
     status = StatusStore(f"sqlite:///{root}/status.db")
     assert status.get("bob-s1").state is SessionState.DONE
     assert instance.get_materialized_partitions(PROFILE) == {"bob-s1", "car-s1", "car-s2"}
+    # The views' files are rewritten at once; their materializations named annika, so they are
+    # missing until the automation sensor materializes them again.
+    assert instance.get_latest_materialization_event(dg.AssetKey("learner_progress")) is None
     # Both erasure runs stay, with their config's id blanked.
     runs = instance.get_runs(dg.RunsFilter(job_name="erasure_job"))
     assert len(runs) == 2 and all(
@@ -142,3 +127,11 @@ def test_the_command_erases_one_session_and_is_idempotent(
     assert main(["--session", "car-s1", "--apply"]) == 0
     again = capsys.readouterr().out
     assert '"sessions": 1' in again and '"result_documents": 0' in again and '"runs_deleted": 0' in again
+    # A run of the session still going stops its erasure (that run would write it again); nothing is deleted.
+    queued = dg.DagsterRun(
+        job_name="session_job", status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": "car-s2"}
+    )
+    instance.add_run(queued)
+    assert main(["--session", "car-s2", "--apply"]) == 2
+    assert "queued or going" in capsys.readouterr().err
+    assert instance.has_dynamic_partition("sessions", "car-s2") and instance.get_run_by_id(queued.run_id)

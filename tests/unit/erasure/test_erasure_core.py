@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,8 @@ from pipeline.stages.services import Services
 from pipeline.stages.transcript import transcribe_session
 from pipeline.views.io import load_inputs, read_view
 from pipeline.views.refresh import write_cohort_patterns, write_learner_progress, write_pipeline_health
+from tests.support.erasure import ANA, ANA_2, BOB, carriers
 from tests.support.sessions import add_session
-
-ANA = "Yesterday I go to the zanzibar market and I buy a apple. Um, it was very very good. She don't like it."
-ANA_2 = "Last week I goes to the quokka museum with my brother. It were very interesting, you know, very."
-BOB = "On Monday I visit my grandmother and we cooks dinner together. He don't like fish, um, at all."
 
 
 def _session(services: Services, uploads: Path, learner: str, session: str, text: str, day: int) -> None:
@@ -45,26 +41,19 @@ def _views(services: Services) -> None:
     write_pipeline_health(services.results, inputs)
 
 
-def _carriers(root: Path, ids: list[str], phrases: list[str]) -> list[str]:
-    """Every file under ``root`` whose bytes hold one of ``ids`` (as a token) or ``phrases``."""
-    pattern = re.compile(
-        rb"(?<![A-Za-z0-9_-])(?:" + b"|".join(re.escape(i.encode()) for i in ids) + rb")(?![A-Za-z0-9_-])"
-    )
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            if pattern.search(data) or any(p.encode() in data for p in phrases):
-                found.append(str(path.relative_to(root)))
-    return found
-
-
 def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
     services: Services, uploads_dir: Path, tmp_path: Path
 ) -> None:
     _session(services, uploads_dir, "annika", "ann-s1", ANA, 3)
     _session(services, uploads_dir, "annika", "ann-s2", ANA_2, 4)
     _session(services, uploads_dir, "bobby", "bob-s1", BOB, 3)
+    add_session(
+        uploads_dir, "annika", "ann-s3", audio="speech.wav"
+    )  # a recording: a speech-to-text memo entry
+    services.status.register("ann-s3", "annika", media_key="annika/ann-s3/audio.wav", uploaded_at=None)
+    heard = transcribe_session(services, "ann-s3").text
+    analyze_session(services, "ann-s3")
+    profile_session(services, "ann-s3")
     add_session(uploads_dir, "annika", "bad name", text=ANA)  # a folder the sensor rejected
     services.status.rejections.record([("annika/bad name", "invalid session id")])
     UploadRegistry(services.status.engine).save(
@@ -76,7 +65,8 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         b"annika ann-s1"
     )  # hidden files go too
     _views(services)
-    assert _carriers(tmp_path, ["annika", "ann-s1", "ann-s2"], ["zanzibar", "quokka"])
+    said = [heard[:24], heard[-24:]]  # what the recording says, as recognised
+    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said])
 
     plan, report = erase(
         ErasureTarget(learner_id="annika"),
@@ -84,10 +74,10 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         results=services.results,
         status=services.status,
     )
-    assert report.dry_run and plan.session_ids == {"ann-s1", "ann-s2"}
+    assert report.dry_run and plan.session_ids == {"ann-s1", "ann-s2", "ann-s3"}
     counts = report.counts
-    assert counts["result_documents"] == 6 and counts["memo_entries"] == 3 and counts["rejections"] == 1
-    assert counts["upload_objects"] == 7 and counts["registry_rows"] == 1
+    assert counts["result_documents"] == 9 and counts["memo_entries"] == 5 and counts["rejections"] == 1
+    assert counts["upload_objects"] == 9 and counts["registry_rows"] == 1
     assert services.status.get("ann-s1") is not None  # a dry run deletes nothing
 
     _, report = erase(
@@ -102,7 +92,7 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         "cohort_patterns",
         "pipeline_health",
     ]
-    assert _carriers(tmp_path, ["annika", "ann-s1", "ann-s2"], ["zanzibar", "quokka"]) == []
+    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said]) == []
     # Bob keeps everything, and the views (rewritten at once) still count him.
     assert services.status.get("bob-s1").state is SessionState.DONE
     assert services.results.exists("transcripts/bob-s1.json") and (uploads_dir / "bobby" / "bob-s1").is_dir()
@@ -142,7 +132,7 @@ def test_erasing_one_session_refreshes_later_snapshots_and_never_touches_a_longe
     assert report.refreshed_snapshots == 2  # sess10's and sess1-b's snapshots counted sess1
     assert services.results.read_json("pattern_profiles/sess1-b.json")["session_ids"] == ["sess10", "sess1-b"]
     assert services.results.read_json("pattern_profiles/sess10.json")["sessions_count"] == 1
-    assert _carriers(tmp_path, ["sess1"], ["zanzibar"]) == []
+    assert carriers(tmp_path, ["sess1"], ["zanzibar"]) == []
     for kept in ("sess10", "sess1-b"):
         assert services.status.get(kept) is not None and services.results.exists(f"insights/{kept}.json")
     assert (uploads_dir / "annika" / "sess10").is_dir() and not (uploads_dir / "annika" / "sess1").exists()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,8 +76,14 @@ def test_a_429_in_one_process_pauses_the_other(tmp_path: Path) -> None:
 
 def _pause_test(tmp_path: Path, fake: FakeAPI) -> None:
     limits = {"concurrency": 10, "rpm": 100, "window_seconds": 8.0}  # set above the account's 6 per 8 s
-    first = _result(_start(tmp_path, fake, limits, _sessions(tmp_path, "a", 7), concurrency=7, max_retries=0))
-    assert int(first["rate_limited"]) >= 1, "the seventh request met the account's limit"
-    second = _result(_start(tmp_path, fake, limits, _sessions(tmp_path, "b", 1), concurrency=1))
+    go = tmp_path / "go"  # the second process is up before the 429: its start-up is not timed
+    later = _start(tmp_path, fake, limits, _sessions(tmp_path, "b", 1), concurrency=1, start_when=go)
+    first = _start(tmp_path, fake, limits, _sessions(tmp_path, "a", 7), concurrency=7, max_retries=0)
+    deadline = time.monotonic() + 120
+    while not fake.rate_limited and time.monotonic() < deadline:
+        time.sleep(0.02)
+    go.touch()  # the seventh request met the account's limit: the pause is in force now
+    assert int(_result(first)["rate_limited"]) >= 1, "the seventh request met the account's limit"
+    second = _result(later)
     assert second["failed"] == [] and int(second["rate_limited"]) == 0
     assert float(second["waited"]) > 1.0, "the other run waited out the retry-after instead of meeting a 429"

@@ -49,23 +49,11 @@ _COMMON: dict[str, Any] = {
 }
 
 
-def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
-    from pipeline.views.io import view_key
-
-    if png is not None:
-        results.write_bytes(view_key(name, "png"), png)
-
-
 def _learner_progress(results: Storage, inputs: "ViewInputs") -> Metadata:
-    from pipeline.views.charts import learner_rates_chart
-    from pipeline.views.frames import learner_progress as progress_frame
-    from pipeline.views.frames import session_rates
-    from pipeline.views.io import write_view
+    from pipeline.views.refresh import write_learner_progress
 
-    frame = progress_frame(inputs.sessions, inputs.patterns)
-    where = write_view(results, "learner_progress", frame)
-    png = learner_rates_chart(session_rates(inputs.sessions, inputs.patterns))
-    _png_copy(results, "learner_progress", png)
+    view = write_learner_progress(results, inputs)
+    frame = view.frame
     return {
         "dagster/row_count": len(frame),
         "dagster/column_schema": frame_table(
@@ -74,24 +62,18 @@ def _learner_progress(results: Storage, inputs: "ViewInputs") -> Metadata:
         "learners": int(frame["learner_id"].nunique()),
         "sessions": int(inputs.sessions["analysed"].sum()),
         "preview": frame_table(frame, descriptions=DESCRIPTIONS["learner_progress"]),
-        "chart": chart_markdown(png, "pattern frequencies per 100 words across sessions"),
-        "parquet": dg.MetadataValue.path(where["parquet"]),
-        "csv": dg.MetadataValue.path(where["csv"]),
+        "chart": chart_markdown(view.png, "pattern frequencies per 100 words across sessions"),
+        "parquet": dg.MetadataValue.path(view.where["parquet"]),
+        "csv": dg.MetadataValue.path(view.where["csv"]),
     }
 
 
 def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
-    from pipeline.views.charts import cohort_chart
-    from pipeline.views.frames import cohort_patterns as cohort_frame
-    from pipeline.views.frames import pipeline_health
-    from pipeline.views.io import write_view
+    from pipeline.views.refresh import write_cohort_patterns
 
-    frame = cohort_frame(inputs.sessions, inputs.patterns)
-    health = pipeline_health(inputs.sessions)
-    where = write_view(results, "cohort_patterns", frame)
-    health_where = write_view(results, "pipeline_health", health)
-    png = cohort_chart(frame)
-    _png_copy(results, "cohort_patterns", png)
+    view = write_cohort_patterns(results, inputs)
+    frame, health = view.frame, view.health
+    assert health is not None and view.health_where is not None
     return {
         "dagster/row_count": len(frame),
         "dagster/column_schema": frame_table(
@@ -99,11 +81,11 @@ def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
         ).schema,
         "weeks": int(frame["week"].nunique()),
         "preview": frame_table(frame, descriptions=DESCRIPTIONS["cohort_patterns"]),
-        "chart": chart_markdown(png, "top patterns: share of sessions per week"),
+        "chart": chart_markdown(view.png, "top patterns: share of sessions per week"),
         "pipeline_health": frame_table(health, descriptions=DESCRIPTIONS["pipeline_health"]),
-        "parquet": dg.MetadataValue.path(where["parquet"]),
-        "csv": dg.MetadataValue.path(where["csv"]),
-        "pipeline_health_parquet": dg.MetadataValue.path(health_where["parquet"]),
+        "parquet": dg.MetadataValue.path(view.where["parquet"]),
+        "csv": dg.MetadataValue.path(view.where["csv"]),
+        "pipeline_health_parquet": dg.MetadataValue.path(view.health_where["parquet"]),
     }
 
 

@@ -16,6 +16,7 @@ from pipeline.config.settings import Settings
 from pipeline.providers.plan import provider_plan
 from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from sensors.uploads import build_uploads_sensor
+from wiring.erasure import erasure_job
 from wiring.jobs import reanalysis_job, session_job, views_automation_sensor
 from wiring.resources import PipelineResource
 
@@ -30,7 +31,7 @@ def defs() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*build_session_assets(plan), *view_assets],
-        jobs=[session_job, reanalysis_job],
+        jobs=[session_job, reanalysis_job, erasure_job],
         sensors=[
             build_uploads_sensor(session_job, settings.sensor_interval_seconds),
             session_run_failure_sensor,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from pipeline.config.limits import parse_limits
@@ -33,9 +32,6 @@ def main() -> None:
     parser.add_argument("--priority", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-retries", type=int, default=2)
-    parser.add_argument(
-        "--start-when", default="", help="a file: start the run once it exists (imports done)"
-    )
     parser.add_argument("sessions", nargs="+")
     args = parser.parse_args()
     status = StatusStore(args.status_db)
@@ -49,8 +45,6 @@ def main() -> None:
         budget=ProviderBudget(status.engine, parse_limits(args.limits)),
         priority=args.priority,
     )
-    while args.start_when and not Path(args.start_when).exists():
-        time.sleep(0.02)  # started early so the interpreter's start-up is not part of the test's timing
     events = list(run_sessions(services, args.sessions, STAGES))
     stats = services.calls
     failed = [e.session_id for e in events if not e.ok]

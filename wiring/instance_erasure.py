@@ -108,6 +108,11 @@ def plan_instance(
     return plan
 
 
+def _naming(column: Any, plan: InstancePlan) -> Any:
+    """A cheap SQL prefilter (LIKE, where '_' is a wildcard): rows that may name an id; Python decides."""
+    return sa.or_(*(column.contains(token) for token in sorted(plan.session_ids | plan.learner_ids)))
+
+
 def _scrub_events(conn: Any, plan: InstancePlan, run_id: str | None) -> list[int]:
     """Delete the erased partitions' events and the events that name an erased id; returns their ids."""
     t = SqlEventLogStorageTable
@@ -115,7 +120,7 @@ def _scrub_events(conn: Any, plan: InstancePlan, run_id: str | None) -> list[int
     tokens = sorted(plan.session_ids | plan.learner_ids)
     if not tokens:
         return []
-    where = sa.or_(t.c.partition.in_(sorted(plan.session_ids)), *(t.c.event.contains(x) for x in tokens))
+    where = sa.or_(t.c.partition.in_(sorted(plan.session_ids)), _naming(t.c.event, plan))
     if run_id is not None:
         where = sa.and_(t.c.run_id == run_id, where)
     doomed = [
@@ -135,7 +140,12 @@ def _scrub_index(conn: Any, plan: InstancePlan, doomed: list[int]) -> None:
     tags, checks, keys = AssetEventTagsTable, AssetCheckExecutionsTable, AssetKeyTable
     for start in range(0, len(doomed), 500):
         conn.execute(sa.delete(tags).where(tags.c.event_id.in_(doomed[start : start + 500])))
-    for row in conn.execute(sa.select(checks.c.id, checks.c.partition, checks.c.evaluation_event)):
+    naming = sa.or_(
+        checks.c.partition.in_(sorted(plan.session_ids)), _naming(checks.c.evaluation_event, plan)
+    )
+    for row in conn.execute(
+        sa.select(checks.c.id, checks.c.partition, checks.c.evaluation_event).where(naming)
+    ):
         if row.partition in plan.session_ids or mentions(row.evaluation_event, pattern):
             conn.execute(sa.delete(checks).where(checks.c.id == row.id))
     for row in conn.execute(sa.select(keys.c.id, keys.c.last_materialization, keys.c.cached_status_data)):
@@ -180,7 +190,7 @@ def redact_run(instance: dg.DagsterInstance, run_id: str, pattern: re.Pattern[st
             conn.execute(sa.update(RunsTable).where(RunsTable.c.run_id == run_id).values(run_body=body))
 
 
-def _scrub_ticks(instance: dg.DagsterInstance, pattern: re.Pattern[str] | None) -> int:
+def _scrub_ticks(instance: dg.DagsterInstance, plan: InstancePlan) -> int:
     """Sensor ticks and automation evaluations that name an erased id (history only) are deleted."""
     deleted = 0
     with instance.schedule_storage.connect() as conn:  # type: ignore[union-attr]  # SqlScheduleStorage
@@ -188,9 +198,8 @@ def _scrub_ticks(instance: dg.DagsterInstance, pattern: re.Pattern[str] | None) 
             (JobTickTable, JobTickTable.c.tick_body),
             (AssetDaemonAssetEvaluationsTable, AssetDaemonAssetEvaluationsTable.c.asset_evaluation_body),
         ):
-            doomed = [
-                row.id for row in conn.execute(sa.select(table.c.id, column)) if mentions(row[1], pattern)
-            ]
+            query = sa.select(table.c.id, column).where(_naming(column, plan))
+            doomed = [row.id for row in conn.execute(query) if mentions(row[1], plan.pattern)]
             for start in range(0, len(doomed), 500):
                 conn.execute(sa.delete(table).where(table.c.id.in_(doomed[start : start + 500])))
             deleted += len(doomed)
@@ -215,13 +224,13 @@ def _scrub_log_files(instance: dg.DagsterInstance, pattern: re.Pattern[str] | No
     return scrubbed
 
 
-def _compact_instance(instance: dg.DagsterInstance) -> bool:
-    """Rebuild every SQLite file of the instance (runs, event shards, index, schedules)."""
+def _compact_instance(instance: dg.DagsterInstance, untouched: set[Path]) -> bool:
+    """Rebuild the instance's SQLite files (runs, index, schedules, and the event shards changed)."""
     ok = True
     for folder, _dirs, files in os.walk(instance.root_directory):
         for name in files:
             path = Path(folder, name)
-            if name.endswith(".db") and is_sqlite(path):
+            if name.endswith(".db") and path not in untouched and is_sqlite(path):
                 ok = compact(path) and ok
     return ok
 
@@ -244,19 +253,24 @@ def erase_in_instance(
     for run_id in plan.shared_runs:
         redact_run(instance, run_id, pattern)
     doomed_in_runs = 0
+    untouched: set[Path] = set()  # run shards with nothing erased: not rebuilt
     if isinstance(events, SqliteEventLogStorage):  # each run's events live in a file of their own
         for run_id in events.get_all_run_ids():
-            if run_id != skip_run:
-                with events.run_connection(run_id) as conn:
-                    doomed_in_runs += len(_scrub_events(conn, plan, run_id))
+            if run_id == skip_run:
+                continue
+            with events.run_connection(run_id) as conn:
+                found = len(_scrub_events(conn, plan, run_id))
+            doomed_in_runs += found
+            if not found:
+                untouched.add(Path(events.path_for_shard(run_id)))
     with events.index_connection() as conn:  # type: ignore[attr-defined]  # SqlEventLogStorage
         doomed = _scrub_events(conn, plan, None)
         _scrub_index(conn, plan, doomed)
     counts = {
         **plan.counts(),
         "events_deleted": doomed_in_runs + len(doomed),
-        "ticks_deleted": _scrub_ticks(instance, pattern),
+        "ticks_deleted": _scrub_ticks(instance, plan),
         "log_files_scrubbed": _scrub_log_files(instance, pattern),
     }
-    counts["instance_compacted"] = int(_compact_instance(instance))
+    counts["instance_compacted"] = int(_compact_instance(instance, untouched))
     return counts

@@ -17,7 +17,7 @@ from pipeline.stages.pattern_profile import profile_session
 from pipeline.stages.services import Services
 from pipeline.stages.transcript import transcribe_session
 from pipeline.views.io import load_inputs, read_view
-from pipeline.views.refresh import write_cohort_patterns, write_learner_progress
+from pipeline.views.refresh import write_cohort_patterns, write_learner_progress, write_pipeline_health
 from tests.support.erasure import ANA, ANA_2, BOB, carriers
 from tests.support.sessions import add_session
 
@@ -38,6 +38,7 @@ def _views(services: Services) -> None:
     inputs = load_inputs(services.results, services.status)
     write_learner_progress(services.results, inputs)
     write_cohort_patterns(services.results, inputs)
+    write_pipeline_health(services.results, inputs)
 
 
 def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
@@ -86,7 +87,11 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
         status=services.status,
         dry_run=False,
     )
-    assert report.compacted and report.refreshed_views == ["learner_progress", "cohort_patterns"]
+    assert report.compacted and report.refreshed_views == [
+        "learner_progress",
+        "cohort_patterns",
+        "pipeline_health",
+    ]
     assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said]) == []
     # Bob keeps everything, and the views (rewritten at once) still count him.
     assert services.status.get("bob-s1").state is SessionState.DONE

@@ -256,7 +256,8 @@ def erase_in_instance(
     untouched: set[Path] = set()  # run shards with nothing erased: not rebuilt
     if isinstance(events, SqliteEventLogStorage):  # each run's events live in a file of their own
         for run_id in events.get_all_run_ids():
-            if run_id == skip_run:
+            if run_id == skip_run:  # the erasure's own run: its file is being written, and names no id
+                untouched.add(Path(events.path_for_shard(run_id)))
                 continue
             with events.run_connection(run_id) as conn:
                 found = len(_scrub_events(conn, plan, run_id))

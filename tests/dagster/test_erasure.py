@@ -80,6 +80,8 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
         run_config=config, instance=instance, resources={"pipeline": resource}
     )
     assert dry.success and instance.has_dynamic_partition("sessions", "ann-s1")
+    said = [e.user_message for e in instance.all_logs(dry.run_id) if "erasure" in e.user_message]
+    assert any("[dry run: nothing deleted]" in line and "sessions 2" in line for line in said), said
     assert (root / "uploads" / "annika").is_dir() and (
         root / "results" / "transcripts" / "ann-s1.json"
     ).exists()

@@ -71,6 +71,21 @@ def _folder_row(storage: Storage, upload: SessionUpload, row: FolderRow | None, 
     )
 
 
+def upload_completed_at(row: FolderRow, now: float) -> float:
+    """When the upload was complete: what a session's upload -> DONE is measured from.
+
+    On S3 (an ETag version) the newest object's ``LastModified``, the service's own clock. A local
+    file's modification time is the writer's clock and can be preserved from long ago (``cp -p``,
+    ``rsync -t``): it counts when it is not older than the sensor's first sight of this version of
+    the folder, else that first sight does. Never later than ``now``: a writer's clock ahead of ours
+    cannot put the completion in the future.
+    """
+    if (row.content_version or "").startswith("etag:"):
+        return min(row.latest_mtime, now)
+    first_sight = row.changed_at if row.requested_version is not None else row.first_seen
+    return min(max(row.latest_mtime, first_sight), now)
+
+
 def _is_ready(row: FolderRow, now: float, quiet_seconds: float) -> bool:
     if row.content_version is None:
         return False
@@ -131,6 +146,7 @@ def discover(
                 r.content_version or "",
                 r.changed_at,
                 r.requested_version is not None,
+                upload_completed_at(r, now),
             )
             for r in chosen.ready
         ],

@@ -47,6 +47,7 @@ class ReadyUpload:
     version: str
     seen_at: float  # when the sensor first saw this version (its own clock)
     reupload: bool  # an earlier version of it was already requested
+    completed_at: float | None = None  # when the upload was complete (discovery.upload_completed_at)
 
     @property
     def short_version(self) -> str:

@@ -10,13 +10,17 @@ back it closes and the batch proceeds, if not it opens again after that single c
 A run's sessions call the provider from several threads at once (``pipeline.stages.runner``). Until
 a call has succeeded in this run, at most as many calls as the breaker still tolerates failures are
 in flight, so an outage still costs ``threshold`` calls, not one per thread; after a success the
-breaker lets every thread through (the shared budget, not the breaker, bounds the rate).
+breaker lets every thread through (the shared budget, not the breaker, bounds the rate). A success
+of another run counts too: while threads wait in the slow start, one of them asks the instance's
+``provider_health`` record (``shared_health``) at most once a second, so a run that starts during a
+burst other runs are already serving does not crawl at ``threshold`` calls until its own first answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -41,6 +45,8 @@ class CircuitBreaker:
         *,
         healthy: bool = False,
         on_health: Callable[[bool], None] | None = None,
+        shared_health: Callable[[], bool] | None = None,
+        shared_every: float = 1.0,
     ) -> None:
         if threshold < 1:
             raise ValueError("threshold must be >= 1")
@@ -53,6 +59,9 @@ class CircuitBreaker:
         # recently: ``healthy``, from the instance's provider_health record, skips the slow start).
         self.healthy = healthy
         self._on_health = on_health  # told when this run finds the provider healthy, or failing
+        self._shared_health = shared_health  # another run's recent success ends the slow start too
+        self._shared_every = shared_every
+        self._shared_checked = 0.0
         self._in_flight = 0
         self._cond = threading.Condition()
 
@@ -78,9 +87,25 @@ class CircuitBreaker:
                     )
                 if self.healthy or self._in_flight < self.threshold - self.failures:
                     break
-                self._cond.wait()
+                if self._shared_healthy():
+                    self.healthy = True
+                    self._cond.notify_all()
+                    break
+                self._cond.wait(self._shared_every if self._shared_health is not None else None)
             self._in_flight += 1
             self.calls += 1
+
+    def _shared_healthy(self) -> bool:
+        """Whether another run found the provider answering since this run's failures (asked at most once a second)."""
+        now = time.monotonic()
+        if self._shared_health is None or now - self._shared_checked < self._shared_every:
+            return False
+        self._shared_checked = now
+        try:
+            return self._shared_health()
+        except Exception as exc:  # the record only ends the slow start sooner
+            logger.warning("could not read %s's health record: %s", self.provider, exc)
+            return False
 
     def _leave(self, error: TransientError | None, succeeded: bool) -> None:
         with self._cond:

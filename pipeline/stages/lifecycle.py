@@ -30,10 +30,20 @@ def register_upload(
     media_key: str | None,
     uploaded_at: datetime | None,
     version: str | None,
+    completed_at: datetime | None = None,
 ) -> bool:
-    """A new upload (or a new content version of one) is ``UPLOADED``; False if already known at it."""
+    """A new upload (or a new content version of one) is ``UPLOADED``; False if already known at it.
+
+    ``uploaded_at`` is when the sensor first saw this version, ``completed_at`` when the upload was
+    complete (``pipeline.intake.discovery.upload_completed_at``; ``uploaded_at`` when not given).
+    """
     return status.register(
-        session_id, learner_id, media_key=media_key, uploaded_at=uploaded_at, version=version
+        session_id,
+        learner_id,
+        media_key=media_key,
+        uploaded_at=uploaded_at,
+        version=version,
+        completed_at=completed_at,
     )
 
 

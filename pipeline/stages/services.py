@@ -73,6 +73,7 @@ class Services:
                     self.breaker_threshold,
                     healthy=budget is not None and budget.recently_healthy(provider),
                     on_health=(lambda ok: budget.record_health(provider, ok)) if budget is not None else None,
+                    shared_health=(lambda: budget.recently_healthy(provider)) if budget is not None else None,
                 )
             return self.breakers[provider]
 

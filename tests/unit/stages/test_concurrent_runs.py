@@ -125,6 +125,25 @@ def test_a_breaker_started_healthy_lets_every_thread_call_and_reports_a_failure(
     assert reports == [False, True]
 
 
+def test_another_runs_success_ends_the_slow_start() -> None:
+    import threading
+
+    from pipeline.providers.breaker import CircuitBreaker
+
+    shared = threading.Event()  # the instance's provider_health record: another run got an answer
+    breaker = CircuitBreaker("anthropic", 2, shared_health=shared.is_set, shared_every=0.05)
+    together = threading.Barrier(5, timeout=10)  # broken unless five calls are in flight at once
+    threads = [threading.Thread(target=lambda: breaker.call(together.wait)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    threads[0].join(0.3)
+    assert breaker.calls == 2, "the slow start: at most threshold calls until a success"
+    shared.set()
+    for thread in threads:
+        thread.join()
+    assert not together.broken and breaker.calls == 5 and breaker.healthy
+
+
 def test_unregistered_sessions_of_one_learner_get_one_profile_pass(
     services: Services, uploads_dir: Path, fake: FakeAPI
 ) -> None:

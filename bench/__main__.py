@@ -8,6 +8,7 @@ import sys
 
 from bench import (
     batch_runs,
+    budget_contention,
     celery_workers,
     cloud_throughput,
     learner_eval,
@@ -33,6 +34,7 @@ BENCHES = {
     "run_start": run_start,
     "celery_workers": celery_workers,
     "cloud_throughput": cloud_throughput,
+    "budget_contention": budget_contention,
 }
 
 

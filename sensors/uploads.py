@@ -43,21 +43,19 @@ def run_request(run: RunBatch) -> dg.RunRequest:
     )
 
 
-def free_run_slots(instance: dg.DagsterInstance) -> int:
-    """How many runs could start now: the run queue's limit less the runs queued or going (at least 1)."""
+def run_slots(instance: dg.DagsterInstance) -> int:
+    """How many runs the instance runs at once (the run queue's limit; 4 when unlimited or unknown).
+
+    A burst is spread over all of them, not only over those free this moment: a burst arriving while
+    one run is going would otherwise become one run, executed by one worker, while the other slots
+    (and workers) sit idle once that run ends. Runs beyond the free slots wait in the queue.
+    """
     try:
         queue = instance.get_concurrency_config().run_queue_config
         limit = queue.max_concurrent_runs if queue is not None else 4
     except Exception:  # another run coordinator: assume dagster.yaml's 4
         limit = 4
-    if limit < 0:  # unlimited
-        limit = 4
-    active = instance.get_runs_count(
-        dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-        )
-    )
-    return max(1, limit - active)
+    return limit if limit > 0 else 4
 
 
 def build_uploads_sensor(
@@ -97,7 +95,7 @@ def build_uploads_sensor(
             existing,
             threshold=settings.batch_threshold,
             size=settings.batch_size,
-            slots=free_run_slots(context.instance),
+            slots=run_slots(context.instance),
         )
         for upload in found.ready:
             lifecycle.register_upload(
@@ -107,6 +105,9 @@ def build_uploads_sensor(
                 media_key=upload.media_key,
                 uploaded_at=datetime.fromtimestamp(upload.seen_at, UTC),
                 version=upload.version,
+                completed_at=(
+                    datetime.fromtimestamp(upload.completed_at, UTC) if upload.completed_at else None
+                ),
             )
         batches = [run for run in runs if len(run.uploads) > 1]
         if found.ready or found.waiting or found.rejected or found.backlog:

@@ -4,9 +4,10 @@ A multi-session run is a range of keys of the ``sessions`` dynamic partitions, w
 order they were added. So only sessions whose partition this tick adds can be batched (the tick
 adds them batch by batch, making each batch's keys contiguous); a re-upload of an existing
 partition, or any upload in a tick with at most ``threshold`` ready, gets a run of its own at once.
-A burst is spread over the run slots that are free (``slots``), since a run keeps many provider calls
-in flight (``pipeline.stages.runner``): 120 sessions and 4 free slots make 4 runs of 30, not 5 runs
-of 25 of which one waits. Each learner's new sessions stay in one batch (in the order they became
+A burst is spread over the instance's run slots (``slots``, the run queue's limit, free or not), since a
+run keeps many provider calls in flight (``pipeline.stages.runner``): 120 sessions and 4 slots make 4
+runs of 30, not 5 runs of 25 of which one waits; and a burst arriving while other runs go is not
+squeezed into the one slot free that moment (one run, one worker). Each learner's new sessions stay in one batch (in the order they became
 ready), so no two runs of this tick hold the same learner; the run orders them itself. A learner
 with more new sessions than ``size`` gets batches of its own, tagged with the learner (one at a time).
 """
@@ -49,8 +50,8 @@ def batch_uploads(
 ) -> tuple[list[RunBatch], list[str]]:
     """The runs for ``ready`` and the partition keys to add, in the order to add them.
 
-    ``existing`` holds the session ids that already are partitions; ``slots`` is how many runs can
-    start now.
+    ``existing`` holds the session ids that already are partitions; ``slots`` is how many runs the
+    instance runs at once.
     """
     new = [u for u in ready if u.session_id not in existing]
     old = [u for u in ready if u.session_id in existing]
@@ -63,7 +64,7 @@ def batch_uploads(
     runs = [RunBatch(tuple(g[i : i + size])) for g in groups if len(g) > size for i in range(0, len(g), size)]
     groups = [own for own in groups if len(own) <= size]
     count = sum(len(own) for own in groups)
-    # As many runs as free slots (more when `size` demands), balanced: each learner to the lightest.
+    # As many runs as run slots (more when `size` demands), balanced: each learner to the lightest.
     bins: list[list[ReadyUpload]] = [
         [] for _ in range(max(math.ceil(count / size), min(slots, len(groups)), 1))
     ]

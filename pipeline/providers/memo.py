@@ -72,12 +72,13 @@ class Memo:
     def key(*parts: str) -> str:
         return sha256_hex(json.dumps(parts).encode())
 
-    def _path(self, stage: str, key: str) -> str:
+    def path(self, stage: str, key: str) -> str:
+        """The storage key of one entry (erasure deletes entries by it)."""
         return f"{self.prefix}/{stage}/{key[:2]}/{key}.json"
 
     def get(self, stage: str, key: str) -> dict[str, Any] | None:
         try:
-            return self.storage.read_json(self._path(stage, key))
+            return self.storage.read_json(self.path(stage, key))
         except FileNotFoundError:
             return None
         except ValueError:
@@ -85,7 +86,7 @@ class Memo:
             return None
 
     def put(self, stage: str, key: str, document: dict[str, Any]) -> None:
-        self.storage.write_json(self._path(stage, key), document)
+        self.storage.write_json(self.path(stage, key), document)
 
     def lock(self, stage: str, key: str) -> Any:
         """Held while one thread computes ``key``: another thread asking for it waits, then reuses it."""

@@ -5,7 +5,10 @@ what it used (``release``). A lease is granted when the provider has a free slot
 ``concurrency``, room in its rolling minute of requests and tokens, no ``429`` pause in force, and
 no waiter of a higher priority (live uploads before backfills). The decision is one short
 transaction, serialized per database: ``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory
-lock per provider on PostgreSQL, so two processes never both take the last slot. Leases of a
+lock per provider on PostgreSQL, so two processes never both take the last slot. Within a process
+the decisions are serialized first by a ``threading.Lock`` per database (SQLite's one writer) or per
+provider (PostgreSQL's lock): a run's many threads then queue on a cheap in-process lock instead of
+contending for SQLite's write lock, whose busy handler sleeps and retries. Leases of a
 crashed run expire after ``lease_seconds``; waiters that stop polling drop out after a few seconds.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 WAITER_TTL = 5.0
 POLL = 0.2
 MARGIN = 0.5  # seconds added to the window: a request reaches the provider a little after its lease
+_local_locks: dict[tuple[str, str], threading.Lock] = {}  # per process: (database, provider or "")
+_local_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,13 @@ class ProviderBudget:
         self.limits = dict(limits)
         ensure_budget_tables(engine)
 
+    def _local(self, provider: str) -> threading.Lock:
+        """The process's lock in front of the database's: per database on SQLite, per provider elsewhere."""
+        scope = provider if self.engine.dialect.name == "postgresql" else ""
+        key = (self.engine.url.render_as_string(hide_password=True), scope)
+        with _local_guard:
+            return _local_locks.setdefault(key, threading.Lock())
+
     def _lock(self, conn: sa.Connection, provider: str) -> None:
         if self.engine.dialect.name == "postgresql":
             key = int.from_bytes(
@@ -67,8 +80,8 @@ class ProviderBudget:
 
         A waiter that gets a wait is registered with its priority until it stops trying.
         """
-        now = time.time()
-        with self.engine.begin() as conn:
+        with self._local(provider), self.engine.begin() as conn:
+            now = time.time()
             self._lock(conn, provider)
             conn.execute(sa.delete(leases_table).where(leases_table.c.expires < now))
             conn.execute(
@@ -182,8 +195,8 @@ class ProviderBudget:
         retry_after: float | None = None,
     ) -> None:
         """The request is over: free its slot, count the tokens it used, pause the provider on a 429."""
-        now = time.time()
-        with self.engine.begin() as conn:
+        with self._local(lease.provider), self.engine.begin() as conn:
+            now = time.time()
             self._lock(conn, lease.provider)
             conn.execute(sa.delete(leases_table).where(leases_table.c.lease_id == lease.lease_id))
             values: dict[str, int] = {"output_tokens": output_tokens}
@@ -206,7 +219,7 @@ class ProviderBudget:
     def record_health(self, provider: str, ok: bool) -> None:
         """A run's breaker found ``provider`` answering (ok) or failing: the next runs start accordingly."""
         value = time.time() if ok else 0.0
-        with self.engine.begin() as conn:
+        with self._local(provider), self.engine.begin() as conn:
             updated = conn.execute(
                 sa.update(health_table).where(health_table.c.provider == provider).values(ok_at=value)
             ).rowcount

@@ -55,6 +55,14 @@ class Storage(ABC):
         """Every object under ``prefix``, recursively, in no particular order."""
 
     @abstractmethod
+    def tree(self, prefix: str) -> Iterator[str]:
+        """Every key under the folder ``prefix``, hidden names and temp files included (for erasure)."""
+
+    @abstractmethod
+    def delete_tree(self, prefix: str) -> int:
+        """Delete the folder ``prefix`` and everything under it; returns how many objects went."""
+
+    @abstractmethod
     def local_file(self, key: str) -> AbstractContextManager[Path]:
         """A local path holding the object's bytes for as long as the context is open."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -84,6 +85,34 @@ class LocalStorage(Storage):
                     modified=st.st_mtime if st else 0.0,
                     problem=problem,
                 )
+
+    def _unfollowed(self, prefix: str) -> Path:
+        """``prefix`` itself, a symlink not followed (erasing a link that leaves the root removes the link)."""
+        raw = self.root / prefix.strip("/")
+        if not raw.is_symlink():
+            return self._path(prefix)
+        self._path(str(Path(prefix.strip("/")).parent))  # raises if the folder holding the link escapes
+        return raw
+
+    def tree(self, prefix: str) -> Iterator[str]:
+        base = self._unfollowed(prefix)
+        if base.is_file() or base.is_symlink():
+            yield base.relative_to(self.root).as_posix()
+            return
+        for dirpath, _dirnames, filenames in os.walk(base):  # symlinked folders are not followed
+            for name in filenames:
+                yield Path(dirpath, name).relative_to(self.root).as_posix()
+
+    def delete_tree(self, prefix: str) -> int:
+        if not prefix.strip("/"):
+            raise ValueError("delete_tree needs a folder below the storage root")
+        base = self._unfollowed(prefix)
+        count = sum(1 for _ in self.tree(prefix))
+        if base.is_dir() and not base.is_symlink():
+            shutil.rmtree(base)  # removes symlinks inside, never what they point to
+        else:
+            base.unlink(missing_ok=True)
+        return count
 
     def _problem(self, full: Path, st: os.stat_result) -> str | None:
         """Why a listed entry cannot be read as an upload, or None for a regular file inside the root."""

@@ -190,6 +190,29 @@ class S3Storage(Storage):
                         etag=str(item.get("ETag", "")).strip('"') or None,
                     )
 
+    def tree(self, prefix: str) -> Iterator[str]:
+        root = f"{self.prefix}/" if self.prefix else ""
+        listed = self._full(prefix.strip("/")) + "/"
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self._translate(prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=listed):
+                for item in page.get("Contents", ()):
+                    yield str(item["Key"])[len(root) :]
+
+    def delete_tree(self, prefix: str) -> int:
+        if not prefix.strip("/"):
+            raise ValueError("delete_tree needs a folder below the storage root")
+        keys = list(self.tree(prefix))
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys
+            batch = [{"Key": self._full_raw(k)} for k in keys[start : start + 1000]]
+            with self._translate(prefix):
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
+
+    def _full_raw(self, key: str) -> str:
+        """A listed key (possibly with a trailing '/', a console's folder marker) as its S3 key."""
+        return f"{self.prefix}/{key}" if self.prefix else key
+
     @contextmanager
     def local_file(self, key: str) -> Iterator[Path]:
         """Download to a temporary file that keeps the key's suffix, since decoders sniff it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,7 @@ from wiring.definitions import defs
 
 @pytest.fixture
 def instance():
-    # dagster.yaml's run queue: 4 runs at once (the sensor spreads a burst over the free ones)
+    # dagster.yaml's run queue: 4 runs at once (the sensor spreads a burst over all 4)
     with dg.instance_for_test(overrides={"concurrency": {"runs": {"max_concurrent_runs": 4}}}) as instance:
         yield instance
 
@@ -49,7 +50,9 @@ def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
     assert add.partitions_def_name == "sessions" and sorted(add.partition_keys) == ["s1", "s2"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     assert status.get("s1").state is SessionState.UPLOADED and status.get("s3") is None
-    assert status.get("s1").uploaded_at is not None
+    registered = status.get("s1")
+    assert registered.uploaded_at is not None and registered.upload_completed_at is not None
+    assert registered.upload_completed_at <= registered.uploaded_at + timedelta(seconds=1)
 
     again = tick(sensor, instance, resource, cursor=data.cursor)
     assert again.run_requests == []  # the cursor moved past them; s3 still settling
@@ -111,7 +114,14 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
         "views_automation_sensor",
     }
     specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}
-    assert set(specs) == {"transcript", "insights", "pattern_profile", "learner_progress", "cohort_patterns"}
+    assert set(specs) == {
+        "transcript",
+        "insights",
+        "pattern_profile",
+        "learner_progress",
+        "cohort_patterns",
+        "pipeline_health",
+    }
     assert all(spec.description for spec in specs.values())
 
 
@@ -137,7 +147,7 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
         else:
             members = (r.partition_key,)
         runs[members] = {t: v for t, v in r.tags.items() if not t.startswith("dagster/") or "priority" in t}
-    # Spread over the 4 free run slots (15 sessions, batches of up to 4, balanced: each learner to the
+    # Spread over the 4 run slots (15 sessions, batches of up to 4, balanced: each learner to the
     # lightest batch), each learner's sessions in one batch and in order; a batch of one learner is
     # tagged with it (one run at a time per learner).
     assert runs == {
@@ -153,6 +163,20 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
     [request] = lone.run_requests
     assert request.partition_key == "lone" and request.tags["learner_id"] == "ana"
     assert RANGE_START not in request.tags and request.tags["dagster/priority"] == "10"  # before backfills
+
+
+def test_a_burst_while_runs_go_is_spread_over_every_run_slot(
+    sensor, instance, tmp_path: Path, uploads_dir: Path
+) -> None:
+    """Three of the four slots busy: the burst still makes four runs (one per worker), not one."""
+    for i in range(3):
+        instance.add_run(
+            dg.DagsterRun(job_name="session_job", run_id=f"busy-{i}", status=dg.DagsterRunStatus.STARTED)
+        )
+    for learner in ("ana", "ben", "cat", "dan", "eve", "fay", "gus", "hal"):  # one session each
+        add_session(uploads_dir, learner, f"one-{learner}", text="Only one.")
+    data = tick(sensor, instance, offline_resource(tmp_path, uploads_dir))
+    assert sorted(int(r.tags["learners"]) for r in data.run_requests) == [2, 2, 2, 2]
 
 
 def test_a_changed_reupload_gets_a_new_run_key_and_an_identical_one_none(

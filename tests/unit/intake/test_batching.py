@@ -1,4 +1,4 @@
-"""A burst is spread over the free run slots, each learner's sessions in one run, in order."""
+"""A burst is spread over the run slots, each learner's sessions in one run, in order."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Erasure: forget a learner or one session everywhere the core stores it (``pipeline.erasure.run``)."""

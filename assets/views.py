@@ -1,6 +1,6 @@
-"""The analysts' views: learner_progress and cohort_patterns, recomputed from the stored sessions.
+"""The analysts' views: learner_progress, cohort_patterns and pipeline_health, from the stored sessions.
 
-Both are unpartitioned, depend on every pattern_profile partition, and are built by one
+All three are unpartitioned, depend on every pattern_profile partition, and are built by one
 subsettable step from one read of the stored sessions. They refresh by declarative
 automation (``VIEWS_AUTOMATION``): at the first 5-minute tick after any profile was materialized
 (a new session, a re-analysis, a backfill batch, a refreshed snapshot), at most once per tick and
@@ -72,8 +72,7 @@ def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
     from pipeline.views.refresh import write_cohort_patterns
 
     view = write_cohort_patterns(results, inputs)
-    frame, health = view.frame, view.health
-    assert health is not None and view.health_where is not None
+    frame = view.frame
     return {
         "dagster/row_count": len(frame),
         "dagster/column_schema": frame_table(
@@ -82,10 +81,29 @@ def _cohort_patterns(results: Storage, inputs: "ViewInputs") -> Metadata:
         "weeks": int(frame["week"].nunique()),
         "preview": frame_table(frame, descriptions=DESCRIPTIONS["cohort_patterns"]),
         "chart": chart_markdown(view.png, "top patterns: share of sessions per week"),
-        "pipeline_health": frame_table(health, descriptions=DESCRIPTIONS["pipeline_health"]),
         "parquet": dg.MetadataValue.path(view.where["parquet"]),
         "csv": dg.MetadataValue.path(view.where["csv"]),
-        "pipeline_health_parquet": dg.MetadataValue.path(view.health_where["parquet"]),
+    }
+
+
+def _pipeline_health(results: Storage, inputs: "ViewInputs") -> Metadata:
+    from pipeline.views.frames import health_totals
+    from pipeline.views.refresh import write_pipeline_health
+
+    view = write_pipeline_health(results, inputs)
+    frame = view.frame
+    # Numbers at the top level: the UI's Plots tab draws each one's history across refreshes.
+    totals = {name: value for name, value in health_totals(inputs.sessions).items() if value is not None}
+    return {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": frame_table(
+            frame.head(0), descriptions=DESCRIPTIONS["pipeline_health"]
+        ).schema,
+        **totals,
+        "preview": frame_table(frame, descriptions=DESCRIPTIONS["pipeline_health"]),
+        "chart": chart_markdown(view.png, "sessions per week of upload and median upload to DONE"),
+        "parquet": dg.MetadataValue.path(view.where["parquet"]),
+        "csv": dg.MetadataValue.path(view.where["csv"]),
     }
 
 
@@ -138,7 +156,11 @@ def _profile_charts(context: dg.AssetExecutionContext, inputs: "ViewInputs") -> 
         )
 
 
-_BUILDERS = {"learner_progress": _learner_progress, "cohort_patterns": _cohort_patterns}
+_BUILDERS = {
+    "learner_progress": _learner_progress,
+    "cohort_patterns": _cohort_patterns,
+    "pipeline_health": _pipeline_health,
+}
 _SPECS = [
     dg.AssetSpec(
         "learner_progress",
@@ -148,7 +170,13 @@ _SPECS = [
     ),
     dg.AssetSpec(
         "cohort_patterns",
-        description="Per ISO week and pattern: learners, sessions and share of sessions; plus pipeline health per week.",
+        description="Per ISO week and pattern: learners, sessions and share of sessions.",
+        skippable=True,
+        **_COMMON,
+    ),
+    dg.AssetSpec(
+        "pipeline_health",
+        description="Per ISO week of upload: sessions done, failed and pending, median upload to DONE, cost.",
         skippable=True,
         **_COMMON,
     ),
@@ -157,7 +185,7 @@ _SPECS = [
 
 @dg.multi_asset(name="analyst_views", specs=_SPECS, can_subset=True)
 def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator
-    """Both views from one read of the stored sessions, so they describe the same set of sessions."""
+    """The views from one read of the stored sessions, so they describe the same set of sessions."""
     from pipeline.views.io import load_inputs
 
     started = time.perf_counter()

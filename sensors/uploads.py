@@ -105,6 +105,9 @@ def build_uploads_sensor(
                 media_key=upload.media_key,
                 uploaded_at=datetime.fromtimestamp(upload.seen_at, UTC),
                 version=upload.version,
+                completed_at=(
+                    datetime.fromtimestamp(upload.completed_at, UTC) if upload.completed_at else None
+                ),
             )
         batches = [run for run in runs if len(run.uploads) > 1]
         if found.ready or found.waiting or found.rejected or found.backlog:

@@ -14,8 +14,11 @@ from assets.sessions import build_session_assets
 from assets.views import view_assets
 from pipeline.config.settings import Settings
 from pipeline.providers.plan import provider_plan
+from sensors.alerts import build_alerts_sensor
 from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from sensors.uploads import build_uploads_sensor
+from wiring.alerts import alerts_configured, alerts_resource
+from wiring.erasure import erasure_job
 from wiring.jobs import reanalysis_job, session_job, views_automation_sensor
 from wiring.resources import PipelineResource
 
@@ -30,13 +33,14 @@ def defs() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*build_session_assets(plan), *view_assets],
-        jobs=[session_job, reanalysis_job],
+        jobs=[session_job, reanalysis_job, erasure_job],
         sensors=[
             build_uploads_sensor(session_job, settings.sensor_interval_seconds),
             session_run_failure_sensor,
             session_run_canceled_sensor,
             views_automation_sensor,
+            build_alerts_sensor(alerts_configured(os.environ), settings.alert_interval_seconds),
         ],
-        resources={"pipeline": PipelineResource()},
+        resources={"pipeline": PipelineResource(), "alerts": alerts_resource(os.environ)},
         executor=dg.in_process_executor,
     )

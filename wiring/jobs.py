@@ -33,5 +33,5 @@ views_automation_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.groups(VIEWS_GROUP),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Refreshes learner_progress and cohort_patterns after profiles change (debounced).",
+    description="Refreshes the analyst views after profiles change (debounced).",
 )

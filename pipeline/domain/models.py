@@ -215,7 +215,9 @@ class SessionStatus(BaseModel):
     error: str | None = None
     media_key: str | None = None
     recorded_at: datetime | None = None
-    uploaded_at: datetime | None = None
+    uploaded_at: datetime | None = None  # when the sensor first saw this version of the upload
+    upload_completed_at: datetime | None = None  # when the upload was complete (upload -> DONE starts)
+    word_count: int | None = None  # the stored transcript's words
     updated_at: datetime = Field(default_factory=utcnow)
     run_id: str | None = None  # the Dagster run that last changed the state
     upload_version: str | None = None  # the upload's content version the sensor last requested a run for

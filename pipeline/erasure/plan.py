@@ -26,6 +26,10 @@ from pipeline.storage import Storage
 BUSY = {SessionState.TRANSCRIBING, SessionState.ANALYZING}
 
 
+class ErasureBusy(PermanentError):
+    """A run may still be writing one of the sessions: erasing now could be undone by that run."""
+
+
 @dataclass(frozen=True)
 class ErasureTarget:
     """Exactly one of a learner (all their sessions) or a session."""

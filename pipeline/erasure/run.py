@@ -19,14 +19,13 @@ from pipeline.domain.documents import insights_key, profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import SessionInsights
 from pipeline.domain.snapshots import ProfileEntry, entry_of, iter_snapshots, snapshot_digest
-from pipeline.erasure.plan import ErasurePlan, ErasureTarget, plan_erasure
+from pipeline.erasure.plan import ErasureBusy, ErasurePlan, ErasureTarget, plan_erasure
 from pipeline.erasure.sqlite_files import compact, sqlite_path
 from pipeline.erasure.tokens import reference
 from pipeline.intake.registry import feed_state_table, registry_table
 from pipeline.status.schema import rejections_table, sessions_table
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage
-from pipeline.views.refresh import refresh_written_views
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +38,6 @@ class ErasureReport:
     refreshed_snapshots: int = 0
     refreshed_views: list[str] = field(default_factory=list)
     compacted: bool = True  # the status database's deleted bytes are gone (SQLite), or not SQLite
-
-
-class ErasureBusy(PermanentError):
-    """A run may still be writing one of the sessions: erasing now could be undone by that run."""
 
 
 def refresh_profiles(results: Storage, status: StatusStore, learner_id: str) -> int:
@@ -114,6 +109,8 @@ def apply_plan(
         report.refreshed_snapshots += refresh_profiles(results, status, learner)
     if target.learner_id is not None:
         _forget_lock_file(status, target.learner_id)
+    from pipeline.views.refresh import refresh_written_views  # pandas: only where views are rewritten
+
     report.refreshed_views = refresh_written_views(results, status)
     path = sqlite_path(status.url)
     if path is not None:

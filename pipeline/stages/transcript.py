@@ -192,12 +192,16 @@ def transcribe_session(services: Services, session_id: str) -> Transcript:
                 recorded_at=stored.recorded_at,
                 run_id=services.run_id,
             )
-            services.status.save_result_version(session_id, _result_version(stored))
+            services.status.save_result_version(
+                session_id, _result_version(stored), word_count=stored.word_count
+            )
             return stored
         if upload is None or upload.media is None:
             raise _missing_media(services, session_id, stored)
         transcript = _transcribe(services, session_id, upload)
-        services.status.save_result_version(session_id, _result_version(transcript))
+        services.status.save_result_version(
+            session_id, _result_version(transcript), word_count=transcript.word_count
+        )
         return transcript
 
 

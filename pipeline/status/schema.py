@@ -38,6 +38,10 @@ sessions_table = sa.Table(
     sa.Column(
         "result_version", sa.String(128), nullable=True
     ),  # content version the stored results came from
+    # Revision 0002: when the upload was complete (pipeline.intake.discovery.upload_completed_at)
+    # and the stored transcript's words.
+    sa.Column("upload_completed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("word_count", sa.Integer, nullable=True),
 )
 
 rejections_table = sa.Table(

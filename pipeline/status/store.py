@@ -41,6 +41,7 @@ class StatusStore:
         media_key: str | None,
         uploaded_at: datetime | None,
         version: str | None = None,
+        completed_at: datetime | None = None,
     ) -> bool:
         """Record a discovered session (or a new content version of it) as UPLOADED.
 
@@ -63,6 +64,7 @@ class StatusStore:
                 "state": SessionState.UPLOADED.value,
                 "media_key": media_key,
                 "uploaded_at": uploaded_at,
+                "upload_completed_at": completed_at or uploaded_at,
                 "upload_version": version,
                 "updated_at": utcnow(),
             }
@@ -72,17 +74,18 @@ class StatusStore:
                 conn.execute(
                     t.update()
                     .where(t.c.session_id == session_id)
-                    .values(error=None, error_kind=None, run_id=None, **values)
+                    .values(error=None, error_kind=None, run_id=None, word_count=None, **values)
                 )
             return True
 
-    def save_result_version(self, session_id: str, version: str) -> None:
-        """Record which content version of the upload the session's stored results come from."""
+    def save_result_version(self, session_id: str, version: str, *, word_count: int | None = None) -> None:
+        """Record which content version of the upload the session's stored results come from (and
+        the stored transcript's words)."""
         with self.engine.begin() as conn:
             conn.execute(
                 sessions_table.update()
                 .where(sessions_table.c.session_id == session_id)
-                .values(result_version=version)
+                .values(result_version=version, word_count=word_count)
             )
 
     def set_state(
@@ -134,6 +137,20 @@ class StatusStore:
             rows = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id.in_(ids)))
             return {row.session_id: _to_status(row) for row in rows}
 
+    def failed_in_runs(self, run_ids: Iterable[str]) -> list[SessionStatus]:
+        """The sessions FAILED by one of ``run_ids`` (and not moved on since), by session id."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        t = sessions_table
+        query = (
+            sa.select(t)
+            .where(t.c.run_id.in_(ids), t.c.state == SessionState.FAILED.value)
+            .order_by(t.c.session_id)
+        )
+        with self.engine.connect() as conn:
+            return [_to_status(row) for row in conn.execute(query)]
+
     def list(
         self, *, learner_id: str | None = None, state: SessionState | None = None
     ) -> list[SessionStatus]:
@@ -151,6 +168,6 @@ class StatusStore:
 
 def _to_status(row: sa.Row) -> SessionStatus:
     values = dict(row._mapping)
-    for name in ("recorded_at", "uploaded_at", "updated_at"):
+    for name in ("recorded_at", "uploaded_at", "upload_completed_at", "updated_at"):
         values[name] = aware(values[name])
     return SessionStatus.model_validate(values)

@@ -86,8 +86,16 @@ class LocalStorage(Storage):
                     problem=problem,
                 )
 
+    def _unfollowed(self, prefix: str) -> Path:
+        """``prefix`` itself, a symlink not followed (erasing a link that leaves the root removes the link)."""
+        raw = self.root / prefix.strip("/")
+        if not raw.is_symlink():
+            return self._path(prefix)
+        self._path(str(Path(prefix.strip("/")).parent))  # raises if the folder holding the link escapes
+        return raw
+
     def tree(self, prefix: str) -> Iterator[str]:
-        base = self._path(prefix)
+        base = self._unfollowed(prefix)
         if base.is_file() or base.is_symlink():
             yield base.relative_to(self.root).as_posix()
             return
@@ -98,7 +106,7 @@ class LocalStorage(Storage):
     def delete_tree(self, prefix: str) -> int:
         if not prefix.strip("/"):
             raise ValueError("delete_tree needs a folder below the storage root")
-        base = self._path(prefix)
+        base = self._unfollowed(prefix)
         count = sum(1 for _ in self.tree(prefix))
         if base.is_dir() and not base.is_symlink():
             shutil.rmtree(base)  # removes symlinks inside, never what they point to

@@ -143,3 +143,37 @@ def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
     ax.set_ylabel("share of sessions", fontsize=FONT)
     _legend_outside(ax)
     return _png(figure)
+
+
+def health_chart(health: pd.DataFrame) -> bytes | None:
+    """Per week of upload (latest weeks): sessions DONE, FAILED and pending, and the median upload -> DONE."""
+    if health.empty:
+        return None
+    recent = health.sort_values("week").tail(MAX_WEEKS).set_index("week")
+    figure, (counts, speed) = _figure(2)
+    states = recent[["sessions_done", "sessions_failed", "sessions_pending"]].rename(
+        columns={"sessions_done": "DONE", "sessions_failed": "FAILED", "sessions_pending": "pending"}
+    )
+    states.plot(
+        ax=counts,
+        kind="bar",
+        stacked=True,
+        color=["#2e7d32", "#c62828", "#9e9e9e"],
+        title="Sessions per week of upload",
+        fontsize=FONT,
+        rot=0,
+    )
+    counts.set_ylabel("sessions", fontsize=FONT)
+    counts.set_xlabel("")
+    counts.legend(fontsize=FONT, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    recent["median_upload_to_done_seconds"].plot(
+        ax=speed,
+        kind="bar",
+        color="#1565c0",
+        title="Median seconds from upload complete to DONE",
+        fontsize=FONT,
+        rot=0,
+    )
+    speed.set_ylabel("seconds", fontsize=FONT)
+    speed.set_xlabel("")
+    return _png(figure)

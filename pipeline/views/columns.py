@@ -54,7 +54,10 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sessions_done": "of them, DONE",
         "sessions_failed": "of them, FAILED",
         "sessions_pending": "of them, neither yet",
-        "median_upload_to_done_seconds": "upload to the status row's last change, for DONE sessions",
+        "median_upload_to_done_seconds": (
+            "from when the upload was complete (`upload_completed_at`) to the status row's last change, "
+            "for DONE sessions"
+        ),
         "cost_usd": "speech-to-text plus analysis, from the stored documents' usage",
     },
 }

@@ -14,7 +14,8 @@ occurrences in it per 100 transcript words in it. The trend label, the first rul
 
 ``cohort_patterns``: per ISO week (of ``recorded_at``) x pattern_id, how many learners and sessions
 show it, and its share of that week's analysed sessions. ``pipeline_health``: per ISO week of
-upload, sessions DONE / FAILED / pending, the median upload -> DONE seconds and the provider cost.
+upload, sessions DONE / FAILED / pending, the median upload -> DONE seconds (from when the upload
+was complete, ``upload_completed_at``) and the provider cost; ``health_totals`` sums it up.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SESSION_COLUMNS = {
     "state": "string",
     "recorded_at": "datetime64[ns, UTC]",
     "uploaded_at": "datetime64[ns, UTC]",
+    "upload_completed_at": "datetime64[ns, UTC]",
     "updated_at": "datetime64[ns, UTC]",
     "word_count": "Int64",
     "cost_usd": "float64",
@@ -200,17 +202,15 @@ def pipeline_health(sessions: pd.DataFrame) -> pd.DataFrame:
     """Per ISO week of upload: DONE / FAILED / pending sessions, median upload -> DONE, cost in USD.
 
     A session's week is that of its upload (else of its recording, else of its last change);
-    upload -> DONE is measured to the status row's last change, so a re-analysed session counts
-    from its upload to its latest completion.
+    upload -> DONE runs from when the upload was complete (``upload_completed_at``; the sensor's
+    first sight for rows from before it was recorded) to the status row's last change, so a
+    re-analysed session counts from its upload to its latest completion.
     """
     if sessions.empty:
         return typed(sessions, HEALTH_COLUMNS)
-    s = sessions.copy()
+    s = _with_upload_to_done(sessions)
     when = s["uploaded_at"].fillna(s["recorded_at"]).fillna(s["updated_at"])
     s["week"], s["week_start"] = iso_week(when)
-    done = s["state"] == "DONE"
-    s["done"], s["failed"] = done, s["state"] == "FAILED"
-    s["to_done"] = ((s["updated_at"] - s["uploaded_at"]).dt.total_seconds()).where(done)
     out = s.groupby("week").agg(
         week_start=("week_start", "first"),
         sessions=("session_id", "size"),
@@ -221,3 +221,28 @@ def pipeline_health(sessions: pd.DataFrame) -> pd.DataFrame:
     )
     out["sessions_pending"] = out["sessions"] - out["sessions_done"] - out["sessions_failed"]
     return typed(out.reset_index().sort_values("week"), HEALTH_COLUMNS)
+
+
+def _with_upload_to_done(sessions: pd.DataFrame) -> pd.DataFrame:
+    s = sessions.copy()
+    done = s["state"] == "DONE"
+    s["done"], s["failed"] = done, s["state"] == "FAILED"
+    completed = s["upload_completed_at"].fillna(s["uploaded_at"])
+    s["to_done"] = ((s["updated_at"] - completed).dt.total_seconds()).clip(lower=0.0).where(done)
+    return s
+
+
+def health_totals(sessions: pd.DataFrame) -> dict[str, float | int | None]:
+    """Over every session: DONE, FAILED, pending, the median upload -> DONE seconds, the cost in USD."""
+    if sessions.empty:
+        return {"done": 0, "failed": 0, "pending": 0, "median_upload_to_done_seconds": None, "cost_usd": 0.0}
+    s = _with_upload_to_done(sessions)
+    median = s["to_done"].median()
+    done, failed = int(s["done"].sum()), int(s["failed"].sum())
+    return {
+        "done": done,
+        "failed": failed,
+        "pending": len(s) - done - failed,
+        "median_upload_to_done_seconds": None if pd.isna(median) else round(float(median), 1),
+        "cost_usd": round(float(s["cost_usd"].sum()), 6),
+    }

@@ -53,8 +53,9 @@ def _session_rows(results: Storage, status: SessionStatus) -> tuple[dict, list[d
         "state": status.state.value,
         "recorded_at": recorded_at,
         "uploaded_at": status.uploaded_at,
+        "upload_completed_at": status.upload_completed_at,
         "updated_at": status.updated_at,
-        "word_count": (transcript or {}).get("word_count"),
+        "word_count": (transcript or {}).get("word_count", status.word_count),
         "cost_usd": cost,
         "analysed": analysed,
     }
@@ -76,7 +77,7 @@ def frames_from_rows(rows: Iterable[tuple[dict, list[dict]]]) -> ViewInputs:
         sessions.append(row)
         patterns.extend(session_patterns)
     session_frame = pd.DataFrame(sessions)
-    for column in ("recorded_at", "uploaded_at", "updated_at"):
+    for column in ("recorded_at", "uploaded_at", "upload_completed_at", "updated_at"):
         if column in session_frame:
             session_frame[column] = pd.to_datetime(session_frame[column], utc=True)
     return ViewInputs(typed(session_frame, SESSION_COLUMNS), typed(pd.DataFrame(patterns), PATTERN_COLUMNS))

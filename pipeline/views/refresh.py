@@ -8,7 +8,7 @@ import pandas as pd
 
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage
-from pipeline.views.charts import cohort_chart, learner_rates_chart
+from pipeline.views.charts import cohort_chart, health_chart, learner_rates_chart
 from pipeline.views.frames import cohort_patterns, learner_progress, pipeline_health, session_rates
 from pipeline.views.io import ViewInputs, load_inputs, view_key, write_view
 
@@ -18,8 +18,6 @@ class WrittenView:
     frame: pd.DataFrame
     png: bytes | None
     where: dict[str, str]  # suffix -> location
-    health: pd.DataFrame | None = None  # cohort_patterns carries pipeline_health beside it
-    health_where: dict[str, str] | None = None
 
 
 def _png_copy(results: Storage, name: str, png: bytes | None) -> None:
@@ -37,15 +35,25 @@ def write_learner_progress(results: Storage, inputs: ViewInputs) -> WrittenView:
 
 def write_cohort_patterns(results: Storage, inputs: ViewInputs) -> WrittenView:
     frame = cohort_patterns(inputs.sessions, inputs.patterns)
-    health = pipeline_health(inputs.sessions)
     where = write_view(results, "cohort_patterns", frame)
-    health_where = write_view(results, "pipeline_health", health)
     png = cohort_chart(frame)
     _png_copy(results, "cohort_patterns", png)
-    return WrittenView(frame, png, where, health, health_where)
+    return WrittenView(frame, png, where)
 
 
-WRITERS = {"learner_progress": write_learner_progress, "cohort_patterns": write_cohort_patterns}
+def write_pipeline_health(results: Storage, inputs: ViewInputs) -> WrittenView:
+    frame = pipeline_health(inputs.sessions)
+    where = write_view(results, "pipeline_health", frame)
+    png = health_chart(frame)
+    _png_copy(results, "pipeline_health", png)
+    return WrittenView(frame, png, where)
+
+
+WRITERS = {
+    "learner_progress": write_learner_progress,
+    "cohort_patterns": write_cohort_patterns,
+    "pipeline_health": write_pipeline_health,
+}
 
 
 def refresh_written_views(results: Storage, status: StatusStore) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -49,7 +50,9 @@ def test_ready_sessions_become_partitions_and_runs_keyed_by_session(
     assert add.partitions_def_name == "sessions" and sorted(add.partition_keys) == ["s1", "s2"]
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     assert status.get("s1").state is SessionState.UPLOADED and status.get("s3") is None
-    assert status.get("s1").uploaded_at is not None
+    registered = status.get("s1")
+    assert registered.uploaded_at is not None and registered.upload_completed_at is not None
+    assert registered.upload_completed_at <= registered.uploaded_at + timedelta(seconds=1)
 
     again = tick(sensor, instance, resource, cursor=data.cursor)
     assert again.run_requests == []  # the cursor moved past them; s3 still settling
@@ -111,7 +114,14 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
         "views_automation_sensor",
     }
     specs = {spec.key.to_user_string(): spec for spec in loaded.resolve_all_asset_specs()}
-    assert set(specs) == {"transcript", "insights", "pattern_profile", "learner_progress", "cohort_patterns"}
+    assert set(specs) == {
+        "transcript",
+        "insights",
+        "pattern_profile",
+        "learner_progress",
+        "cohort_patterns",
+        "pipeline_health",
+    }
     assert all(spec.description for spec in specs.values())
 
 

@@ -81,9 +81,19 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
         dg.AssetKey("cohort_patterns")
     ).asset_materialization.metadata
     assert png_of(cohort["chart"].value).startswith(PNG_MAGIC)
-    assert cohort["pipeline_health"].records and cohort["weeks"].value == 2
+    assert cohort["weeks"].value == 2 and "pipeline_health" not in cohort
+    health_meta = instance.get_latest_materialization_event(
+        dg.AssetKey("pipeline_health")
+    ).asset_materialization.metadata
+    # Top-level numbers: the UI's Plots tab draws their history.
+    assert health_meta["done"].value == 3 and health_meta["failed"].value == 0
+    assert health_meta["pending"].value == 0 and health_meta["cost_usd"].value == 0.0
+    assert "median_upload_to_done_seconds" not in health_meta  # no upload came through the sensor here
+    assert png_of(health_meta["chart"].value).startswith(PNG_MAGIC)
+    assert all(c.description for c in health_meta["dagster/column_schema"].schema.columns)
     health = pd.read_parquet(tmp_path / "results/views/pipeline_health.parquet")
-    assert health["sessions_done"].sum() == 3
+    assert health["sessions_done"].sum() == 3 and len(health) == health_meta["dagster/row_count"].value
+    assert (tmp_path / "results/views/pipeline_health.png").read_bytes().startswith(PNG_MAGIC)
 
 
 def chart_observations(instance, partition: str) -> list[dg.EventLogRecord]:
@@ -255,7 +265,7 @@ def test_views_refresh_by_automation_debounced(
 ) -> None:
     resource, _ = processed
     defs = dg.Definitions(assets=[*offline_assets(), *view_assets], resources={"pipeline": resource})
-    views = {dg.AssetKey("learner_progress"), dg.AssetKey("cohort_patterns")}
+    views = {dg.AssetKey(k) for k in ("learner_progress", "cohort_patterns", "pipeline_health")}
     start = datetime(2026, 2, 2, 10, 1, tzinfo=UTC)
 
     def requested(cursor, minutes: float):  # type: ignore[no-untyped-def]
@@ -291,7 +301,7 @@ def test_views_automation_sensor_runs_by_default_and_targets_the_views() -> None
     sensor = repository.get_sensor_def("views_automation_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert "default_automation_condition_sensor" not in {s.name for s in repository.sensor_defs}
-    for key in ("learner_progress", "cohort_patterns"):
+    for key in ("learner_progress", "cohort_patterns", "pipeline_health"):
         spec = repository.asset_graph.get(dg.AssetKey(key))
         assert spec.automation_condition is not None and spec.freshness_policy is not None
     assert repository.asset_graph.get(dg.AssetKey("pattern_profile")).freshness_policy is not None

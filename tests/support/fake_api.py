@@ -131,6 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": status if answered else None,
                 "paid": answered and status == 200,
                 "at": time.time(),
+                "retry_after": retry_after,
                 "tokens": tokens,
                 "request": request,
             }

@@ -63,6 +63,8 @@ def test_instance_configs_validate(path: Path, tmp_path: Path) -> None:
     config = validate_instance(path.read_text(), tmp_path)
     assert config["telemetry"] == {"enabled": False}
     assert config["run_retries"]["enabled"] and not config["run_retries"]["retry_on_asset_or_op_failure"]
+    for daemon in ("sensors", "backfills"):  # a tick's or backfill's runs are submitted from 4 threads
+        assert config[daemon] == {"use_threads": True, "num_workers": 4, "num_submit_workers": 4}
 
 
 def test_production_instance_has_the_promised_limits(tmp_path: Path) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from pipeline.domain.models import SessionState
 from pipeline.erasure.memo_scan import holds_text
-from pipeline.erasure.plan import ErasureTarget
-from pipeline.erasure.run import ErasureBusy, erase
+from pipeline.erasure.plan import ErasureBusy, ErasureTarget
+from pipeline.erasure.run import erase
 from pipeline.erasure.tokens import id_pattern
 from pipeline.intake.registry import FolderRow, UploadRegistry
 from pipeline.stages.insights import analyze_session
@@ -18,12 +17,9 @@ from pipeline.stages.pattern_profile import profile_session
 from pipeline.stages.services import Services
 from pipeline.stages.transcript import transcribe_session
 from pipeline.views.io import load_inputs, read_view
-from pipeline.views.refresh import write_cohort_patterns, write_learner_progress
+from pipeline.views.refresh import write_cohort_patterns, write_learner_progress, write_pipeline_health
+from tests.support.erasure import ANA, ANA_2, BOB, carriers
 from tests.support.sessions import add_session
-
-ANA = "Yesterday I go to the zanzibar market and I buy a apple. Um, it was very very good. She don't like it."
-ANA_2 = "Last week I goes to the quokka museum with my brother. It were very interesting, you know, very."
-BOB = "On Monday I visit my grandmother and we cooks dinner together. He don't like fish, um, at all."
 
 
 def _session(services: Services, uploads: Path, learner: str, session: str, text: str, day: int) -> None:
@@ -42,68 +38,69 @@ def _views(services: Services) -> None:
     inputs = load_inputs(services.results, services.status)
     write_learner_progress(services.results, inputs)
     write_cohort_patterns(services.results, inputs)
-
-
-def _carriers(root: Path, ids: list[str], phrases: list[str]) -> list[str]:
-    """Every file under ``root`` whose bytes hold one of ``ids`` (as a token) or ``phrases``."""
-    pattern = re.compile(
-        rb"(?<![A-Za-z0-9_-])(?:" + b"|".join(re.escape(i.encode()) for i in ids) + rb")(?![A-Za-z0-9_-])"
-    )
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            if pattern.search(data) or any(p.encode() in data for p in phrases):
-                found.append(str(path.relative_to(root)))
-    return found
+    write_pipeline_health(services.results, inputs)
 
 
 def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
     services: Services, uploads_dir: Path, tmp_path: Path
 ) -> None:
-    _session(services, uploads_dir, "ana", "s1", ANA, 3)
-    _session(services, uploads_dir, "ana", "s2", ANA_2, 4)
-    _session(services, uploads_dir, "bob", "b1", BOB, 3)
-    add_session(uploads_dir, "ana", "bad name", text=ANA)  # a folder the sensor rejected
-    services.status.rejections.record([("ana/bad name", "invalid session id")])
+    _session(services, uploads_dir, "annika", "ann-s1", ANA, 3)
+    _session(services, uploads_dir, "annika", "ann-s2", ANA_2, 4)
+    _session(services, uploads_dir, "bobby", "bob-s1", BOB, 3)
+    add_session(
+        uploads_dir, "annika", "ann-s3", audio="speech.wav"
+    )  # a recording: a speech-to-text memo entry
+    services.status.register("ann-s3", "annika", media_key="annika/ann-s3/audio.wav", uploaded_at=None)
+    heard = transcribe_session(services, "ann-s3").text
+    analyze_session(services, "ann-s3")
+    profile_session(services, "ann-s3")
+    add_session(uploads_dir, "annika", "bad name", text=ANA)  # a folder the sensor rejected
+    services.status.rejections.record([("annika/bad name", "invalid session id")])
     UploadRegistry(services.status.engine).save(
-        [FolderRow("ana/s1", "ana", "s1", "x", 1.0, 1.0, 1.0, True, content_version="sha256:1")]
+        [FolderRow("annika/ann-s1", "annika", "ann-s1", "x", 1.0, 1.0, 1.0, True, content_version="sha256:1")]
     )
-    # A per-request memo entry (an analysis part) found by its content: a verbatim piece of s2's text.
+    # A per-request memo entry (an analysis part) found by its content: a verbatim piece of ann-s2's text.
     services.memo.stage("insights_parts").put("k" * 64, {"examples": ["It were very interesting"]})
-    (uploads_dir / "ana" / "s1" / ".session.json.swp").write_bytes(b"ana s1")  # hidden files go too
+    (uploads_dir / "annika" / "ann-s1" / ".session.json.swp").write_bytes(
+        b"annika ann-s1"
+    )  # hidden files go too
     _views(services)
-    assert _carriers(tmp_path, ["ana", "s1", "s2"], ["zanzibar", "quokka"])
+    said = [heard[:24], heard[-24:]]  # what the recording says, as recognised
+    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said])
 
     plan, report = erase(
-        ErasureTarget(learner_id="ana"),
+        ErasureTarget(learner_id="annika"),
         uploads=services.uploads,
         results=services.results,
         status=services.status,
     )
-    assert report.dry_run and plan.session_ids == {"s1", "s2"}
+    assert report.dry_run and plan.session_ids == {"ann-s1", "ann-s2", "ann-s3"}
     counts = report.counts
-    assert counts["result_documents"] == 6 and counts["memo_entries"] == 3 and counts["rejections"] == 1
-    assert counts["upload_objects"] == 7 and counts["registry_rows"] == 1
-    assert services.status.get("s1") is not None  # a dry run deletes nothing
+    assert counts["result_documents"] == 9 and counts["memo_entries"] == 5 and counts["rejections"] == 1
+    assert counts["upload_objects"] == 9 and counts["registry_rows"] == 1
+    assert services.status.get("ann-s1") is not None  # a dry run deletes nothing
 
     _, report = erase(
-        ErasureTarget(learner_id="ana"),
+        ErasureTarget(learner_id="annika"),
         uploads=services.uploads,
         results=services.results,
         status=services.status,
         dry_run=False,
     )
-    assert report.compacted and report.refreshed_views == ["learner_progress", "cohort_patterns"]
-    assert _carriers(tmp_path, ["ana", "s1", "s2"], ["zanzibar", "quokka"]) == []
+    assert report.compacted and report.refreshed_views == [
+        "learner_progress",
+        "cohort_patterns",
+        "pipeline_health",
+    ]
+    assert carriers(tmp_path, ["annika", "ann-s1", "ann-s2", "ann-s3"], ["zanzibar", "quokka", *said]) == []
     # Bob keeps everything, and the views (rewritten at once) still count him.
-    assert services.status.get("b1").state is SessionState.DONE
-    assert services.results.exists("transcripts/b1.json") and (uploads_dir / "bob" / "b1").is_dir()
-    assert set(read_view(services.results, "learner_progress")["learner_id"]) == {"bob"}
+    assert services.status.get("bob-s1").state is SessionState.DONE
+    assert services.results.exists("transcripts/bob-s1.json") and (uploads_dir / "bobby" / "bob-s1").is_dir()
+    assert set(read_view(services.results, "learner_progress")["learner_id"]) == {"bobby"}
     assert services.status.rejections.list() == []
 
     _, again = erase(
-        ErasureTarget(learner_id="ana"),
+        ErasureTarget(learner_id="annika"),
         uploads=services.uploads,
         results=services.results,
         status=services.status,
@@ -115,42 +112,46 @@ def test_erasing_a_learner_leaves_no_byte_and_keeps_the_others(
 def test_erasing_one_session_refreshes_later_snapshots_and_never_touches_a_longer_id(
     services: Services, uploads_dir: Path, tmp_path: Path
 ) -> None:
-    _session(services, uploads_dir, "ana", "s1", ANA, 3)
-    _session(services, uploads_dir, "ana", "s10", ANA_2, 4)
-    _session(services, uploads_dir, "ana", "s1-b", BOB, 5)
+    _session(services, uploads_dir, "annika", "sess1", ANA, 3)
+    _session(services, uploads_dir, "annika", "sess10", ANA_2, 4)
+    _session(services, uploads_dir, "annika", "sess1-b", BOB, 5)
     _views(services)
-    assert services.results.read_json("pattern_profiles/s1-b.json")["session_ids"] == ["s1", "s10", "s1-b"]
+    assert services.results.read_json("pattern_profiles/sess1-b.json")["session_ids"] == [
+        "sess1",
+        "sess10",
+        "sess1-b",
+    ]
 
     _, report = erase(
-        ErasureTarget(session_id="s1"),
+        ErasureTarget(session_id="sess1"),
         uploads=services.uploads,
         results=services.results,
         status=services.status,
         dry_run=False,
     )
-    assert report.refreshed_snapshots == 2  # s10's and s1-b's snapshots counted s1
-    assert services.results.read_json("pattern_profiles/s1-b.json")["session_ids"] == ["s10", "s1-b"]
-    assert services.results.read_json("pattern_profiles/s10.json")["sessions_count"] == 1
-    assert _carriers(tmp_path, ["s1"], ["zanzibar"]) == []
-    for kept in ("s10", "s1-b"):
+    assert report.refreshed_snapshots == 2  # sess10's and sess1-b's snapshots counted sess1
+    assert services.results.read_json("pattern_profiles/sess1-b.json")["session_ids"] == ["sess10", "sess1-b"]
+    assert services.results.read_json("pattern_profiles/sess10.json")["sessions_count"] == 1
+    assert carriers(tmp_path, ["sess1"], ["zanzibar"]) == []
+    for kept in ("sess10", "sess1-b"):
         assert services.status.get(kept) is not None and services.results.exists(f"insights/{kept}.json")
-    assert (uploads_dir / "ana" / "s10").is_dir() and not (uploads_dir / "ana" / "s1").exists()
-    assert services.status.profiles.rows("ana")  # the learner stays
-    assert set(read_view(services.results, "learner_progress")["learner_id"]) == {"ana"}
+    assert (uploads_dir / "annika" / "sess10").is_dir() and not (uploads_dir / "annika" / "sess1").exists()
+    assert services.status.profiles.rows("annika")  # the learner stays
+    assert set(read_view(services.results, "learner_progress")["learner_id"]) == {"annika"}
 
 
 def test_a_session_being_processed_is_not_erased(services: Services, uploads_dir: Path) -> None:
-    add_session(uploads_dir, "ana", "s1", text=ANA)
-    services.status.set_state("s1", SessionState.TRANSCRIBING, learner_id="ana")
+    add_session(uploads_dir, "annika", "ann-s1", text=ANA)
+    services.status.set_state("ann-s1", SessionState.TRANSCRIBING, learner_id="annika")
     with pytest.raises(ErasureBusy, match="being transcribed or analysed"):
         erase(
-            ErasureTarget(learner_id="ana"),
+            ErasureTarget(learner_id="annika"),
             uploads=services.uploads,
             results=services.results,
             status=services.status,
             dry_run=False,
         )
-    assert (uploads_dir / "ana" / "s1" / "transcript.txt").exists() and services.status.get("s1")
+    assert (uploads_dir / "annika" / "ann-s1" / "transcript.txt").exists() and services.status.get("ann-s1")
 
 
 def test_ids_match_as_whole_tokens_and_memo_pieces_by_content() -> None:

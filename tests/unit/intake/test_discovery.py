@@ -268,3 +268,28 @@ def test_a_session_folder_directly_under_the_root_is_rejected_with_a_warning(env
     assert rejected.folder == "s9" and "<learner_id>/s9/" in rejected.message
     assert {r.folder for r in env.status.rejections.list()} == {"s9"}
     assert env.tick().rejected == []  # reported once
+
+
+def test_upload_completed_at_trusts_the_writers_clock_only_where_it_can(env: Env) -> None:
+    """S3's LastModified counts; a local mtime counts when not older than the sensor's first sight."""
+    s3 = env.bucket is not None
+    before = time.time()
+    env.session("ana", "old", age=30 * 86400)  # cp -p of a month-old session
+    [old] = env.tick().ready
+    assert old.completed_at is not None
+    if s3:  # the service's clock
+        assert old.completed_at < before - 29 * 86400
+    else:  # a preserved local mtime is older than the first sight: the first sight counts
+        assert before <= old.completed_at <= time.time()
+    env.put("ana/late/session.json", b"{}")  # the folder is seen before its media arrives
+    first_sight = time.time()
+    assert env.tick().waiting == 1
+    time.sleep(0.05)
+    env.put("ana/late/transcript.txt", b"copied in after the first sight")
+    media = env.storage.stat("ana/late/transcript.txt")
+    assert media is not None and media.modified >= first_sight - 1
+    [late] = env.tick(later=11).ready
+    assert late.completed_at == pytest.approx(media.modified, abs=1e-3)  # when the upload was complete
+    env.session("ana", "future", age=-3600)  # a writer whose clock is an hour ahead
+    [future] = env.tick().ready
+    assert future.completed_at is not None and future.completed_at <= time.time()

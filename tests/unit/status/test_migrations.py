@@ -24,6 +24,7 @@ def check_upgraded_legacy(url: str) -> None:
         assert migrations.current(store.engine) == migrations.head()
         columns = {c["name"] for c in sa.inspect(store.engine).get_columns("session_status")}
         assert {"error_kind", "pattern_counts", "result_version", "upload_version"} <= columns
+        assert {"upload_completed_at", "word_count"} <= columns  # revision 0002
         with store.engine.connect() as conn:
             for table, rows in [
                 ("session_status", legacy_schema.SESSIONS),
@@ -46,7 +47,7 @@ def check_upgraded_legacy(url: str) -> None:
 def test_new_database_is_at_head(tmp_path: Path) -> None:
     store = StatusStore(f"sqlite:///{tmp_path / 'status.db'}")
     try:
-        assert migrations.current(store.engine) == migrations.head() == "0001"
+        assert migrations.current(store.engine) == migrations.head()
         names = set(sa.inspect(store.engine).get_table_names())
         assert {
             "session_status",
@@ -68,10 +69,13 @@ def test_second_open_is_a_no_op_and_downgrade_round_trips(tmp_path: Path) -> Non
     StatusStore(url).dispose()
     store = StatusStore(url)
     try:
+        migrations.downgrade(store.engine, "0001")
+        columns = {c["name"] for c in sa.inspect(store.engine).get_columns("session_status")}
+        assert "upload_completed_at" not in columns and "word_count" not in columns
         migrations.downgrade(store.engine, "base")
         assert migrations.current(store.engine) is None
         migrations.upgrade(store.engine)
-        assert migrations.current(store.engine) == "0001"
+        assert migrations.current(store.engine) == migrations.head()
     finally:
         store.dispose()
 
@@ -86,4 +90,5 @@ def test_documented_command_migrates(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert done.stdout.strip() == "0001 (head 0001)"
+    head = migrations.head()
+    assert done.stdout.strip() == f"{head} (head {head})"

@@ -102,6 +102,38 @@ def test_list_is_recursive_folder_scoped_and_relative(backend: Backend) -> None:
     assert keys(backend.sibling) == ["a/s9/transcript.txt"]
 
 
+def test_tree_and_delete_tree_take_a_whole_folder_hidden_names_included(backend: Backend) -> None:
+    storage = backend.storage
+    for key in (
+        "ann/s1/audio.wav",
+        "ann/s1/.audio.wav.tmp",
+        "ann/.hidden/x",
+        "annika/s2/t.txt",
+        "b/s3/t.txt",
+    ):
+        storage.write_bytes(key, b"x")
+    backend.sibling.write_bytes("ann/s1/audio.wav", b"x")
+    assert sorted(storage.tree("ann")) == ["ann/.hidden/x", "ann/s1/.audio.wav.tmp", "ann/s1/audio.wav"]
+    assert storage.delete_tree("ann") == 3
+    assert list(storage.tree("ann")) == [] and storage.delete_tree("ann") == 0  # idempotent
+    assert keys(storage) == ["annika/s2/t.txt", "b/s3/t.txt"]  # a longer name is another folder
+    assert keys(backend.sibling) == ["ann/s1/audio.wav"]
+    with pytest.raises(ValueError, match="below the storage root"):
+        storage.delete_tree("")
+
+
+def test_delete_tree_removes_a_symlink_leaving_the_root_not_its_target(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not ours")
+    storage = LocalStorage(tmp_path / "uploads")
+    storage.write_bytes("b/s1/t.txt", b"x")
+    (tmp_path / "uploads" / "eve").symlink_to(outside)
+    assert list(storage.tree("eve")) == ["eve"]
+    assert storage.delete_tree("eve") == 1
+    assert not (tmp_path / "uploads" / "eve").exists() and (outside / "keep.txt").exists()
+
+
 def test_uploads_contract_sees_the_same_session(backend: Backend) -> None:
     backend.storage.write_bytes("learner1/s1/audio.webm", b"webm")
     backend.storage.write_json("learner1/s1/session.json", {"language": "en"})

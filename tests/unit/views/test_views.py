@@ -14,6 +14,7 @@ from pipeline.views.frames import (
     HEALTH_COLUMNS,
     PROGRESS_COLUMNS,
     cohort_patterns,
+    health_totals,
     learner_progress,
     pipeline_health,
 )
@@ -129,6 +130,40 @@ def test_weekly_buckets_share_and_health(services: Services) -> None:
     assert health.loc["2026-W02", "median_upload_to_done_seconds"] == 60.0  # of 30, 60, 90
     assert health.loc["2026-W02", "cost_usd"] == pytest.approx(0.02)
     assert health.loc["2026-W03", ["sessions", "sessions_done", "sessions_failed"]].tolist() == [2, 1, 1]
+
+
+def test_upload_to_done_runs_from_when_the_upload_was_complete(services: Services) -> None:
+    store_session(services, "ana", "a1", T0, {TENSE: 1}, cost=0.5)  # registered without a completion time
+    store_session(services, "ana", "a2", T0 + DAY, {TENSE: 1})
+    store_session(services, "ana", "a3", T0 + 2 * DAY, {}, state=SessionState.UPLOADED, done_after=None)
+    sensor_saw = services.status.get("a2")
+    assert sensor_saw is not None and sensor_saw.uploaded_at is not None
+    services.status.register(  # a new version of a2, complete 12 s before the sensor saw it
+        "a2",
+        "ana",
+        media_key=None,
+        uploaded_at=sensor_saw.uploaded_at,
+        version="v2",
+        completed_at=sensor_saw.uploaded_at - timedelta(seconds=12),
+    )
+    services.status.set_state("a2", SessionState.DONE)
+    row = services.status.get("a2")
+    assert row is not None and row.upload_completed_at is not None
+    inputs = load_inputs(services.results, services.status)
+    by_id = inputs.sessions.set_index("session_id")
+    assert by_id.loc["a2", "upload_completed_at"] == pd.Timestamp(row.upload_completed_at)
+    assert by_id.loc["a1", "upload_completed_at"] == by_id.loc["a1", "uploaded_at"]  # the fallback
+    totals = health_totals(inputs.sessions)
+    assert (totals["done"], totals["failed"], totals["pending"]) == (2, 0, 1)
+    expected = sorted(
+        [
+            (row.updated_at - row.upload_completed_at).total_seconds(),
+            (by_id.loc["a1", "updated_at"] - by_id.loc["a1", "uploaded_at"]).total_seconds(),
+        ]
+    )
+    assert totals["median_upload_to_done_seconds"] == pytest.approx(sum(expected) / 2, abs=0.1)
+    assert totals["cost_usd"] == pytest.approx(0.5)
+    assert health_totals(inputs.sessions.head(0))["median_upload_to_done_seconds"] is None
 
 
 def test_views_read_from_and_write_to_s3(s3_bucket, tmp_path) -> None:

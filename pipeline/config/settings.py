@@ -62,6 +62,7 @@ class Settings:
     audio_retention: AudioRetention = "keep"
     quiet_seconds: float = 10.0
     sensor_interval_seconds: int = 5
+    alert_interval_seconds: int = 30
     max_runs_per_tick: int = 500
     batch_threshold: int = 3
     batch_size: int = 50
@@ -113,6 +114,7 @@ class Settings:
             sensor_interval_seconds=int(
                 _number(env, "SENSOR_INTERVAL_SECONDS", cls.sensor_interval_seconds, 1)
             ),
+            alert_interval_seconds=int(_number(env, "ALERT_INTERVAL_SECONDS", cls.alert_interval_seconds, 1)),
             max_runs_per_tick=int(_number(env, "SENSOR_MAX_RUNS_PER_TICK", cls.max_runs_per_tick, 1)),
             batch_threshold=int(_number(env, "SENSOR_BATCH_THRESHOLD", cls.batch_threshold, 0)),
             batch_size=int(_number(env, "SENSOR_BATCH_SIZE", cls.batch_size, 1)),

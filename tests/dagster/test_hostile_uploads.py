@@ -4,6 +4,9 @@ reason, named safely, and never stops the sensor for the others (issue 18, item 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import stat
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +37,16 @@ def _hostile_corpus(root: Path) -> dict[str, str]:
     (root / "eve" / "s9" / "transcript.txt").symlink_to("/etc/hosts")
     add_session(root, "fifo", "s1", text=None)
     os.mkfifo(root / "fifo" / "s1" / "transcript.txt")  # hashing it would block the tick forever
+    add_session(root, "sock", "s1", text=None)
+    with socket.socket(socket.AF_UNIX) as listener:  # a Unix socket stays on disk once bound
+        listener.bind(str(root / "sock" / "s1" / "transcript.txt"))
+    expected = {}
+    try:  # a device node needs privileges that CI may not have; the same check covers it
+        add_session(root, "dev", "s1", text=None)
+        os.mknod(root / "dev" / "s1" / "transcript.txt", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        expected["dev/s1"] = "not a regular file"
+    except PermissionError:
+        shutil.rmtree(root / "dev")
     latin = os.fsencode(root / "latin") + b"/s\xe9ance"  # unzipped from a Latin-1 archive
     os.makedirs(latin)
     with open(latin + b"/transcript.txt", "wb") as handle:
@@ -48,9 +61,10 @@ def _hostile_corpus(root: Path) -> dict[str, str]:
     (root / "two" / "s1" / "audio.mp3").write_bytes(b"ID3")
     add_session(root, "loop", "s1", text=None)
     (root / "loop" / "s1" / "transcript.txt").symlink_to(root / "loop" / "s1" / "transcript.txt")
-    return {
+    return expected | {
         "eve/s9": "symlink that leads outside",
         "fifo/s1": "not a regular file",
+        "sock/s1": "not a regular file",
         "latin/s\\udce9ance": "invalid session id",
         "sp/my session": "invalid session id",
         "nl/a\\nb": "invalid session id",
@@ -91,6 +105,12 @@ def test_hostile_folders_are_rejected_and_a_normal_upload_still_runs(
     status_cli(["--rejected"])
     out = capsys.readouterr().out
     assert "eve/s9" in out and "latin/s\\udce9ance" in out
+
+    shutil.rmtree(uploads_dir / "two")  # deleted by its uploader: nothing is left to fix
+    shutil.rmtree(os.fsencode(uploads_dir / "latin"))
+    tick(sensor, instance, resource, cursor=again.cursor)
+    left = {row.folder for row in status.rejections.list()}
+    assert left == set(expected) - {"two/s1", "latin/s\\udce9ance"}, left
 
 
 def test_shown_escapes_what_cannot_be_stored_or_logged() -> None:

@@ -140,6 +140,31 @@ def test_erasing_one_session_refreshes_later_snapshots_and_never_touches_a_longe
     assert set(read_view(services.results, "learner_progress")["learner_id"]) == {"annika"}
 
 
+def test_a_session_id_another_learner_owns_stays_theirs(services: Services, uploads_dir: Path) -> None:
+    _session(services, uploads_dir, "bobby", "shared1", BOB, 3)
+    add_session(uploads_dir, "annika", "shared1", text=ANA)  # a collision: rejected, bobby owns shared1
+    _, report = erase(
+        ErasureTarget(learner_id="annika"),
+        uploads=services.uploads,
+        results=services.results,
+        status=services.status,
+        dry_run=False,
+    )
+    assert report.counts["sessions"] == 0 and not (uploads_dir / "annika").exists()
+    assert services.status.get("shared1").learner_id == "bobby"
+    assert services.results.exists("transcripts/shared1.json")
+    add_session(uploads_dir, "annika", "shared1", text=ANA)
+    erase(
+        ErasureTarget(session_id="shared1"),
+        uploads=services.uploads,
+        results=services.results,
+        status=services.status,
+        dry_run=False,
+    )
+    assert services.status.get("shared1") is None and not (uploads_dir / "bobby" / "shared1").exists()
+    assert (uploads_dir / "annika" / "shared1" / "transcript.txt").exists()  # not the owner's folder
+
+
 def test_a_session_being_processed_is_not_erased(services: Services, uploads_dir: Path) -> None:
     add_session(uploads_dir, "annika", "ann-s1", text=ANA)
     services.status.set_state("ann-s1", SessionState.TRANSCRIBING, learner_id="annika")

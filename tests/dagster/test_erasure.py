@@ -9,12 +9,21 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
 from dagster._core.scheduler.instigation import (
     DynamicPartitionsRequestResult,
+    InstigatorState,
+    InstigatorStatus,
     InstigatorType,
+    SensorInstigatorData,
     TickData,
     TickStatus,
 )
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from assets.views import analyst_views
 from pipeline.domain.models import SessionState
@@ -67,6 +76,18 @@ def world(
                 ],
             )
         )
+        # A sensor's cursor as the alerts sensor keeps it: undelivered messages, one naming annika.
+        location = InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="wiring.definitions"))
+        origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), "alerts_sensor")
+        outbox = {"webhook": [{"text": "session ann-s1 FAILED"}, {"text": "session bob-s1 FAILED"}]}
+        instance.add_instigator_state(
+            InstigatorState(
+                origin,
+                InstigatorType.SENSOR,
+                InstigatorStatus.RUNNING,
+                SensorInstigatorData(cursor=json.dumps({"after": 7, "outbox": outbox})),
+            )
+        )
         yield root, instance, resource
 
 
@@ -99,6 +120,9 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
     status = StatusStore(f"sqlite:///{root}/status.db")
     assert status.get("bob-s1").state is SessionState.DONE
     assert instance.get_materialized_partitions(PROFILE) == {"bob-s1", "car-s1", "car-s2"}
+    [state] = instance.all_instigator_state()  # the cursor keeps bobby's message only
+    cursor = json.loads(state.instigator_data.cursor)  # type: ignore[union-attr]
+    assert cursor == {"after": 7, "outbox": {"webhook": [{"text": "session bob-s1 FAILED"}]}}
     # The views' files are rewritten at once; their materializations named annika, so they are
     # missing until the automation sensor materializes them again.
     assert instance.get_latest_materialization_event(dg.AssetKey("learner_progress")) is None

@@ -33,6 +33,7 @@ from dagster._record import copy
 from dagster._serdes import serialize_value
 
 from assets.partitions import RANGE_END, RANGE_START, SESSIONS
+from assets.views import view_assets
 from pipeline.erasure.tokens import id_pattern, mentions
 from wiring.instance_scrub import (
     ERASED,
@@ -45,6 +46,7 @@ from wiring.instance_scrub import (
 
 log = logging.getLogger(__name__)
 LEARNER_TAG = "learner_id"
+VIEW_KEYS = {key for view in view_assets for key in view.keys}
 
 
 @dataclass
@@ -101,17 +103,16 @@ def plan_instance(
     for record in records:
         run = record.dagster_run
         tags = run.tags
-        in_range = _range_keys(tags, keys)
-        if (
-            tags.get(PARTITION_NAME_TAG) in plan.session_ids
-            or tags.get(LEARNER_TAG) in plan.learner_ids
-            or (in_range is not None and set(in_range) <= plan.session_ids)
-        ):
+        in_range = set(_range_keys(tags, keys) or ())
+        alone = tags.get(PARTITION_NAME_TAG) in plan.session_ids or tags.get(LEARNER_TAG) in plan.learner_ids
+        if alone or (in_range and in_range <= plan.session_ids):
             plan.whole_runs.append(run.run_id)
-            if not run.is_finished:
-                plan.active_runs.append(run.run_id)
         elif any(mentions(v, pattern) for v in tags.values()) or mentions(repr(run.run_config), pattern):
             plan.shared_runs.append(run.run_id)
+        # A run still going would write the sessions (or views with their rows) again after the erasure.
+        views = bool(run.asset_selection and run.asset_selection & VIEW_KEYS)
+        if not run.is_finished and (alone or in_range & plan.session_ids or views):
+            plan.active_runs.append(run.run_id)
     return plan
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -33,14 +35,29 @@ INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer/"
 UPSTREAM = {Stage.INSIGHTS: Stage.TRANSCRIPT, Stage.PROFILE: Stage.INSIGHTS}
 
 
+def _terminated(context: dg.AssetExecutionContext) -> bool:
+    run = context.instance.get_run_by_id(context.run_id)
+    return run is not None and run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+
+
 def not_terminated(context: dg.AssetExecutionContext) -> None:
     """Fail a retry attempt of a run a user terminated: Dagster retries an interrupted step under its
     RetryPolicy (meant for a preempted worker), which would redo, and pay for, what was just stopped."""
-    if not context.retry_number:
-        return
-    run = context.instance.get_run_by_id(context.run_id)
-    if run is not None and run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED):
+    if context.retry_number and _terminated(context):
         raise dg.Failure(description="the run was terminated: not retried", allow_retries=False)
+
+
+@contextmanager
+def terminate_is_final(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """An interruption of a terminated run (CANCELING) ends the step for good: Dagster would turn it
+    into a retry under the RetryPolicy (10 s later, the run still CANCELING meanwhile). Any other
+    interruption (a preempted worker) is left to the policy."""
+    try:
+        yield
+    except (dg.DagsterExecutionInterruptedError, KeyboardInterrupt):
+        if _terminated(context):
+            raise dg.Failure(description="interrupted: the run was terminated", allow_retries=False) from None
+        raise
 
 
 def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> Services:

@@ -14,8 +14,10 @@ from assets.sessions import build_session_assets
 from assets.views import view_assets
 from pipeline.config.settings import Settings
 from pipeline.providers.plan import provider_plan
+from sensors.alerts import build_alerts_sensor
 from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from sensors.uploads import build_uploads_sensor
+from wiring.alerts import alerts_configured, alerts_resource
 from wiring.erasure import erasure_job
 from wiring.jobs import reanalysis_job, session_job, views_automation_sensor
 from wiring.resources import PipelineResource
@@ -37,7 +39,8 @@ def defs() -> dg.Definitions:
             session_run_failure_sensor,
             session_run_canceled_sensor,
             views_automation_sensor,
+            build_alerts_sensor(alerts_configured(os.environ), settings.alert_interval_seconds),
         ],
-        resources={"pipeline": PipelineResource()},
+        resources={"pipeline": PipelineResource(), "alerts": alerts_resource(os.environ)},
         executor=dg.in_process_executor,
     )

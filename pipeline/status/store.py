@@ -137,6 +137,20 @@ class StatusStore:
             rows = conn.execute(sa.select(sessions_table).where(sessions_table.c.session_id.in_(ids)))
             return {row.session_id: _to_status(row) for row in rows}
 
+    def failed_in_runs(self, run_ids: Iterable[str]) -> list[SessionStatus]:
+        """The sessions FAILED by one of ``run_ids`` (and not moved on since), by session id."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        t = sessions_table
+        query = (
+            sa.select(t)
+            .where(t.c.run_id.in_(ids), t.c.state == SessionState.FAILED.value)
+            .order_by(t.c.session_id)
+        )
+        with self.engine.connect() as conn:
+            return [_to_status(row) for row in conn.execute(query)]
+
     def list(
         self, *, learner_id: str | None = None, state: SessionState | None = None
     ) -> list[SessionStatus]:

@@ -21,6 +21,7 @@ ALLOWED = {
     "checks": {"domain", "config", "storage", "status"},
     "views": {"domain", "config", "storage", "status"},
     "stages": {"domain", "config", "storage", "status", "providers", "intake"},
+    "alerts": {"domain"},
     "erasure": {"domain", "config", "storage", "status", "providers", "intake", "views"},
 }
 #: Modules at the root of pipeline/: command-line entry points that may use any package of the core.

@@ -157,7 +157,7 @@ def _countable(noun: Any, a_nouns: set[str]) -> bool:
     return lemma in COUNTABLE_NOUNS or lemma in MORE_COUNTABLE or lemma in a_nouns
 
 
-def _a_nouns(tokens: Any) -> set[str]:
+def a_nouns_of(tokens: Any) -> set[str]:
     """Nouns this transcript uses after a/an: its own evidence that they are countable."""
     return {
         t.head.lower_ for t in tokens if t.lower_ in ("a", "an") and t.dep_ == "det" and t.head.tag_ == "NN"
@@ -166,7 +166,7 @@ def _a_nouns(tokens: Any) -> set[str]:
 
 def missing_determiners(tokens: Any) -> list[tuple[int, int]]:
     """(first, last) token indices of a bare singular countable noun phrase."""
-    a_nouns = _a_nouns(tokens)
+    a_nouns = a_nouns_of(tokens)
     found = []
     for noun in tokens:
         if noun.tag_ != "NN" or not noun.is_alpha or not noun.is_lower or noun.dep_ not in _HEAD_ROLES:

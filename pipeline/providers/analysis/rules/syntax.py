@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
 from pipeline.providers.analysis.rules.text import Doc, Finding, count_of, pick_examples
+from pipeline.providers.analysis.rules.time_frame import frame_errors, mixed_tense
 
 
 def _finding(
@@ -27,14 +29,16 @@ def _finding(
     next_step: str,
 ) -> Finding | None:
     parsed = doc.parsed
-    spans = sorted({parsed.span(a, b) for a, b in token_spans})
+    # Examples in the order given (each caller lists its surest rule first), spans in text order.
+    ordered = list(dict.fromkeys(parsed.span(a, b) for a, b in token_spans))
+    spans = sorted(ordered)
     if not spans:
         return None
     return Finding(
         pattern_id=pattern_id,
         severity=severity,
         frequency=len(spans),
-        examples=pick_examples((doc.window(a, b, 1) for a, b in spans), doc.text),
+        examples=pick_examples((doc.window(a, b, 1) for a, b in ordered), doc.text),
         detail=f"{count_of(len(spans), 'time')}: {what}, e.g. '{doc.text[slice(*spans[0])]}'.",
         suggestion=suggestion,
         next_step=next_step,
@@ -68,9 +72,14 @@ def parsed_tense(doc: Doc) -> Finding | None:
     if doc.parsed is None:
         return None
     tokens = doc.parsed.tokens
+    # Without punctuation (raw ASR) the parser cannot tell where a clause ends: no clause pairs.
+    punctuated = any(c in doc.text for c in ".!?")
     return _finding(
         doc,
-        marker_errors(tokens, punctuated=any(c in doc.text for c in ".!?")) + will_in_time_clause(tokens),
+        marker_errors(tokens, punctuated=punctuated)
+        + will_in_time_clause(tokens)
+        + frame_errors(tokens, punctuated=punctuated)
+        + (mixed_tense(tokens) if punctuated else []),
         "grammar.verb_tense",
         "high",
         "verb in the wrong tense for its time",
@@ -101,7 +110,9 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         return None
     return _finding(
         doc,
-        preposition_errors(doc.parsed.tokens),
+        preposition_errors(doc.parsed.tokens)
+        + phrase_errors(doc.parsed.tokens)
+        + stopping_infinitive(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
         "wrong or extra preposition",

@@ -37,7 +37,9 @@ from assets.views import view_assets
 from pipeline.erasure.tokens import id_pattern, mentions
 from wiring.instance_scrub import (
     ERASED,
+    backfills_naming,
     compact_instance,
+    delete_backfills,
     naming,
     scrub_cursors,
     scrub_log_files,
@@ -56,7 +58,8 @@ class InstancePlan:
     partitions: list[str] = field(default_factory=list)
     whole_runs: list[str] = field(default_factory=list)  # concerned only the erased sessions
     shared_runs: list[str] = field(default_factory=list)  # tags or config name an erased id
-    active_runs: list[str] = field(default_factory=list)  # of whole_runs: queued or going
+    active_runs: list[str] = field(default_factory=list)  # queued or going: they would write again
+    backfills: list[str] = field(default_factory=list)  # finished backfills whose record names an id
 
     @property
     def tokens(self) -> set[str]:
@@ -72,6 +75,7 @@ class InstancePlan:
             "runs_deleted": len(self.whole_runs),
             "runs_scrubbed": len(self.shared_runs),
             "active_runs": len(self.active_runs),
+            "backfills_deleted": len(self.backfills),
         }
 
 
@@ -113,6 +117,8 @@ def plan_instance(
         views = bool(run.asset_selection and run.asset_selection & VIEW_KEYS)
         if not run.is_finished and (alone or in_range & plan.session_ids or views):
             plan.active_runs.append(run.run_id)
+    plan.backfills, going = backfills_naming(instance, plan.tokens)
+    plan.active_runs += [f"backfill {key}" for key in going]
     return plan
 
 
@@ -212,6 +218,7 @@ def erase_in_instance(
         instance.delete_dynamic_partition(SESSIONS, key)
     for run_id in plan.shared_runs:
         redact_run(instance, run_id, pattern)
+    delete_backfills(instance, plan.backfills)
     doomed_in_runs = 0
     untouched: set[Path] = set()  # run shards with nothing erased: not rebuilt
     if isinstance(events, SqliteEventLogStorage):  # each run's events live in a file of their own

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.remote_origin import (
     InProcessCodeLocationOrigin,
     RemoteInstigatorOrigin,
@@ -88,6 +89,17 @@ def world(
                 SensorInstigatorData(cursor=json.dumps({"after": 7, "outbox": outbox})),
             )
         )
+        for backfill_id, keys in (("bfann", ["ann-s1", "bob-s1"]), ("bfcar", ["car-s1", "car-s2"])):
+            instance.add_backfill(
+                PartitionBackfill(
+                    backfill_id,
+                    BulkActionStatus.COMPLETED_SUCCESS,
+                    from_failure=False,
+                    tags={},
+                    backfill_timestamp=time.time(),
+                    partition_names=keys,
+                )
+            )
         yield root, instance, resource
 
 
@@ -120,6 +132,7 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
     status = StatusStore(f"sqlite:///{root}/status.db")
     assert status.get("bob-s1").state is SessionState.DONE
     assert instance.get_materialized_partitions(PROFILE) == {"bob-s1", "car-s1", "car-s2"}
+    assert [b.backfill_id for b in instance.get_backfills()] == ["bfcar"]  # the record naming annika went
     [state] = instance.all_instigator_state()  # the cursor keeps bobby's message only
     cursor = json.loads(state.instigator_data.cursor)  # type: ignore[union-attr]
     assert cursor == {"after": 7, "outbox": {"webhook": [{"text": "session bob-s1 FAILED"}]}}

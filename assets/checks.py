@@ -49,7 +49,8 @@ def session_check_specs() -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _metadata(outcome: CheckOutcome) -> Metadata:
+def metadata_of(outcome: CheckOutcome) -> Metadata:
+    """A check outcome's metadata for Dagster: lists and mappings as JSON (text, never markdown)."""
     metadata: Metadata = {}
     for name, value in outcome.metadata.items():
         if value is None:
@@ -81,7 +82,7 @@ def evaluation(
         asset_key=dg.AssetKey(stage.value),
         check_name=name,
         passed=outcome.passed,
-        metadata=_metadata(outcome),
+        metadata=metadata_of(outcome),
         severity=dg.AssetCheckSeverity(outcome.severity),
         description=outcome.description,
         partition=session_id,

@@ -24,7 +24,7 @@ MORE_COUNTABLE = wordset(
     benefit risk threat factor report article essay letter story film song hobby event concert
     show festival holiday trip journey experience project course subject university school
     college teacher career job salary student worker employee employer boss manager customer
-    organisation organization institution hospital doctor disease illness symptom test vaccine
+    organisation organization institution hospital doctor symptom test vaccine
     camera phone computer website program programme application machine robot vehicle car"""
 )
 UNCOUNTABLE = wordset(

@@ -31,9 +31,16 @@ _NUMBERS = wordset(
 )
 
 
+# Countable after "many" or "other", but as often generic with no article ("to prevent disease"):
+# counted here, not by the article rule.
+_COUNTED_AFTER_QUANTITIES = wordset("disease illness")
+
+
 def _count_noun(noun: Any) -> bool:
     low = noun.lower_
-    return low not in UNCOUNTABLE and (low in COUNTABLE_NOUNS or low in MORE_COUNTABLE)
+    return low not in UNCOUNTABLE and (
+        low in COUNTABLE_NOUNS or low in MORE_COUNTABLE or low in _COUNTED_AFTER_QUANTITIES
+    )
 
 
 def _plural_quantifier(noun: Any) -> Any | None:

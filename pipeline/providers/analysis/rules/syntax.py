@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.nouns import number_errors
@@ -135,4 +136,21 @@ def parsed_plurals(doc: Doc) -> Finding | None:
         "one of the reasons); after every/each it is singular; information, advice and equipment "
         "have no plural.",
         "After a number or 'many', add -s; never say 'informations' or 'advices'.",
+    )
+
+
+def parsed_word_order(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    tokens = doc.parsed.tokens
+    return _finding(
+        doc,
+        embedded_questions(tokens, punctuated=any(c in doc.text for c in ".!?"))
+        + adverb_before_modal(tokens),
+        "grammar.word_order",
+        "medium",
+        "words in question order inside a statement, or an adverb before its modal",
+        "Inside a sentence a question keeps statement order: I know where the station is (not where "
+        "is the station); put also/only/always after can/will/must: it can also help.",
+        "After 'I know / tell me / find out where...', say subject then verb: 'where the kids are'.",
     )

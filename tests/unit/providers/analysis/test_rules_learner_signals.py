@@ -1,5 +1,5 @@
 """The rules-v5 grammar signals: noun number asked by the words around a bare noun, tense against its time frame,
-prepositions in set phrases and after verbs of stopping.
+prepositions in set phrases and after verbs of stopping, word order in embedded questions and before modals.
 
 Each rule finds the slip in learner sentences (the kind NUCLE and FCE essays hold) and quotes it;
 correct English with the same surface (the traps) stays silent.
@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.providers.analysis.rules import spacy_model
+from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.parse import parse
@@ -56,6 +58,10 @@ FOUND = [
     (stopping_infinitive, "The law prohibits people to smoke in bars.", "prohibits people to"),
     (preposition_errors, "Hackers are invading into our computers.", "invading into"),
     (preposition_errors, "The police should seriously consider about it.", "consider about"),
+    (embedded_questions, "With it, parents can find out where are their kids now.", "where are their kids"),
+    (embedded_questions, "I will tell you how was my holiday in Spain.", "how was my holiday"),
+    (adverb_before_modal, "This chip also can be used as a tracking device.", "also can be"),
+    (adverb_before_modal, "Poor families only can hope for help.", "only can hope"),
     (mixed_tense, "Then he opens the door and walked into the room.", "opens the door and walked"),
 ]
 
@@ -72,6 +78,10 @@ SILENT = [
     (stopping_infinitive, "He stopped the car to look. We prevent it from happening and want them to stay."),
     (stopping_infinitive, "They try to prevent the abuse and how to report it."),
     (preposition_errors, "The team is comprised of ten people. I was opposed to it. We discussed it."),
+    (embedded_questions, "Where are their kids? I know where their kids are. What is it."),
+    (embedded_questions, "No matter how important it is, we wonder what the reason was."),
+    (adverb_before_modal, "It can also be used. I just can't go. Also, can we stay? She really can sing."),
+    (agreement_errors, "Tracking people is dangerous. Reading books is fun. People are kind."),
     (mixed_tense, "I went to the market and bought some apples. She works and studies."),
     (mixed_tense, "When I was young, I played football. I have been there and noticed the change."),
     (mixed_tense, "He said that he likes it. It is the day when I met her."),

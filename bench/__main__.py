@@ -9,6 +9,7 @@ import sys
 from bench import (
     batch_runs,
     budget_contention,
+    celery_scaling,
     celery_workers,
     cloud_throughput,
     learner_eval,
@@ -33,6 +34,7 @@ BENCHES = {
     "views": views,
     "run_start": run_start,
     "celery_workers": celery_workers,
+    "celery_scaling": celery_scaling,
     "cloud_throughput": cloud_throughput,
     "budget_contention": budget_contention,
 }

@@ -104,7 +104,7 @@ def _plural_modifier(noun: Any, a_nouns: set[str]) -> Any | None:
             or q.lower_ not in _PLURAL_MODIFIERS
         ):
             continue
-        if q.lower_ in ("more", "most") and q.head is not noun:
+        if q.lower_ in ("more", "most") and q.head.i != noun.i:
             continue
         before = noun.doc[q.i - 1].lower_ if q.i > 0 else ""
         if before in _SINGULAR_BEFORE_MODIFIER or before in ("than", "of"):
@@ -171,6 +171,6 @@ def number_errors(tokens: Any) -> list[tuple[int, int]]:
                 found.append((noun.i, verb.i))
         elif noun.tag_ == "NNS" and noun.i > 0:
             before = noun.doc[noun.i - 1]
-            if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head is noun:
+            if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head.i == noun.i:
                 found.append((before.i, noun.i))
     return found

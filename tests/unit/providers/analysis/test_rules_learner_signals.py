@@ -12,7 +12,7 @@ import pytest
 from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.agreement import agreement_errors
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
-from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
+from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.parse import parse
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
@@ -58,6 +58,10 @@ FOUND = [
     (phrase_errors, "After school I went to home with my sister.", "went to home"),
     (stopping_infinitive, "It helps to prevent the family to lose their members.", "prevent the family to"),
     (stopping_infinitive, "The law prohibits people to smoke in bars.", "prohibits people to"),
+    (change_of, "The increase of life expectancy strains the budget.", "increase of"),
+    (change_of, "A rise of prices hurts the poor.", "rise of"),
+    (number_errors, "Every students has a locker.", "Every students"),
+    (number_errors, "We need more doctor in the villages.", "more doctor"),
     (preposition_errors, "Hackers are invading into our computers.", "invading into"),
     (preposition_errors, "The police should seriously consider about it.", "consider about"),
     (embedded_questions, "With it, parents can find out where are their kids now.", "where are their kids"),
@@ -80,6 +84,7 @@ SILENT = [
     (phrase_errors, "I read it in the newspaper, went home and took the car to Home Depot's store."),
     (stopping_infinitive, "He stopped the car to look. We prevent it from happening and want them to stay."),
     (stopping_infinitive, "They try to prevent the abuse and how to report it."),
+    (change_of, "An increase of 5 % in prices, a drop of water and the rise of Rome."),
     (preposition_errors, "The team is comprised of ten people. I was opposed to it. We discussed it."),
     (embedded_questions, "Where are their kids? I know where their kids are. What is it."),
     (embedded_questions, "No matter how important it is, we wonder what the reason was."),

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bench import (
+    backfill_priority,
     batch_runs,
     budget_contention,
     celery_workers,
@@ -35,6 +36,7 @@ BENCHES = {
     "celery_workers": celery_workers,
     "cloud_throughput": cloud_throughput,
     "budget_contention": budget_contention,
+    "backfill_priority": backfill_priority,
 }
 
 

@@ -122,9 +122,8 @@ class WarmRunLauncher(DefaultRunLauncher):
             "cwd": getattr(pointer, "working_directory", None),
             "go_timeout": GO_TIMEOUT_SECONDS,
         }
-        self._instance.add_run_tags(
-            run.run_id, {LAUNCHER_TAG: "warm"}
-        )  # a Terminate from now on waits for the pid
+        # A Terminate from now on waits for the pid; a retry's copy of its parent's worker is forgotten.
+        self._instance.add_run_tags(run.run_id, {LAUNCHER_TAG: "warm", PID_TAG: ""})
         try:
             pid = self._fork(request)
         except ZygoteError as exc:
@@ -143,7 +142,7 @@ class WarmRunLauncher(DefaultRunLauncher):
 
     def _launch_through_code_server(self, context: LaunchRunContext) -> None:
         run_id = context.dagster_run.run_id
-        self._instance.add_run_tags(run_id, {LAUNCHER_TAG: "code-server"})
+        self._instance.add_run_tags(run_id, {LAUNCHER_TAG: "code-server", PID_TAG: ""})
         current = self._instance.get_run_by_id(run_id)
         if current is not None and current.status in _STOPPING:  # terminated while the fork failed
             if current.status is DagsterRunStatus.CANCELING:

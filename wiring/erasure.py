@@ -49,8 +49,8 @@ def erase_everywhere(
         if (plan.busy or active) and not force:
             raise ErasureBusy(
                 f"erasure {summary['reference']}: {len(plan.busy)} session(s) are being transcribed or "
-                f"analysed and {active} of their run(s) are queued or going; wait for those runs to end "
-                "(or terminate them), then erase again"
+                f"analysed and {active} run(s) that would write them (or the views) again are queued or "
+                "going; wait for those runs to end (or terminate them), then erase again"
             )
         if instance is not None and in_instance is not None:  # first: it names the sessions a rerun needs
             summary.update(erase_in_instance(instance, in_instance, skip_run=own_run))

@@ -33,10 +33,13 @@ from dagster._record import copy
 from dagster._serdes import serialize_value
 
 from assets.partitions import RANGE_END, RANGE_START, SESSIONS
+from assets.views import view_assets
 from pipeline.erasure.tokens import id_pattern, mentions
 from wiring.instance_scrub import (
     ERASED,
+    backfills_naming,
     compact_instance,
+    delete_backfills,
     naming,
     scrub_cursors,
     scrub_log_files,
@@ -45,6 +48,7 @@ from wiring.instance_scrub import (
 
 log = logging.getLogger(__name__)
 LEARNER_TAG = "learner_id"
+VIEW_KEYS = {key for view in view_assets for key in view.keys}
 
 
 @dataclass
@@ -54,7 +58,8 @@ class InstancePlan:
     partitions: list[str] = field(default_factory=list)
     whole_runs: list[str] = field(default_factory=list)  # concerned only the erased sessions
     shared_runs: list[str] = field(default_factory=list)  # tags or config name an erased id
-    active_runs: list[str] = field(default_factory=list)  # of whole_runs: queued or going
+    active_runs: list[str] = field(default_factory=list)  # queued or going: they would write again
+    backfills: list[str] = field(default_factory=list)  # finished backfills whose record names an id
 
     @property
     def tokens(self) -> set[str]:
@@ -70,6 +75,7 @@ class InstancePlan:
             "runs_deleted": len(self.whole_runs),
             "runs_scrubbed": len(self.shared_runs),
             "active_runs": len(self.active_runs),
+            "backfills_deleted": len(self.backfills),
         }
 
 
@@ -101,17 +107,18 @@ def plan_instance(
     for record in records:
         run = record.dagster_run
         tags = run.tags
-        in_range = _range_keys(tags, keys)
-        if (
-            tags.get(PARTITION_NAME_TAG) in plan.session_ids
-            or tags.get(LEARNER_TAG) in plan.learner_ids
-            or (in_range is not None and set(in_range) <= plan.session_ids)
-        ):
+        in_range = set(_range_keys(tags, keys) or ())
+        alone = tags.get(PARTITION_NAME_TAG) in plan.session_ids or tags.get(LEARNER_TAG) in plan.learner_ids
+        if alone or (in_range and in_range <= plan.session_ids):
             plan.whole_runs.append(run.run_id)
-            if not run.is_finished:
-                plan.active_runs.append(run.run_id)
         elif any(mentions(v, pattern) for v in tags.values()) or mentions(repr(run.run_config), pattern):
             plan.shared_runs.append(run.run_id)
+        # A run still going would write the sessions (or views with their rows) again after the erasure.
+        views = bool(run.asset_selection and run.asset_selection & VIEW_KEYS)
+        if not run.is_finished and (alone or in_range & plan.session_ids or views):
+            plan.active_runs.append(run.run_id)
+    plan.backfills, going = backfills_naming(instance, plan.tokens)
+    plan.active_runs += [f"backfill {key}" for key in going]
     return plan
 
 
@@ -211,6 +218,7 @@ def erase_in_instance(
         instance.delete_dynamic_partition(SESSIONS, key)
     for run_id in plan.shared_runs:
         redact_run(instance, run_id, pattern)
+    delete_backfills(instance, plan.backfills)
     doomed_in_runs = 0
     untouched: set[Path] = set()  # run shards with nothing erased: not rebuilt
     if isinstance(events, SqliteEventLogStorage):  # each run's events live in a file of their own

@@ -1,7 +1,7 @@
 """Erasure in the instance beyond runs: sensor ticks, sensor cursors, captured log files, SQLite files.
 
-Each removes only what names an erased id as a whole token (``pipeline.erasure.tokens``): a tick or
-an automation evaluation is history and goes whole; a sensor cursor (e.g. the alerts sensor's
+Each removes only what names an erased id as a whole token (``pipeline.erasure.tokens``): a tick,
+an automation evaluation or a finished backfill's record is history and goes whole; a sensor cursor (e.g. the alerts sensor's
 outbox of undelivered messages) loses the entries that name one; a captured log file loses those
 lines. On SQLite the changed files are then rebuilt, so deleted rows leave no bytes behind.
 """
@@ -17,8 +17,10 @@ from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
+from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
 from dagster._core.scheduler.instigation import SensorInstigatorData
 from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from dagster._core.storage.runs.schema import BackfillTagsTable, BulkActionsTable
 from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable, JobTickTable
 
 from pipeline.erasure.sqlite_files import compact, is_sqlite
@@ -104,3 +106,25 @@ def scrub_cursors(instance: dg.DagsterInstance, tokens: set[str]) -> int:
         instance.update_instigator_state(state.with_data(data._replace(cursor=cursor)))
         scrubbed += 1
     return scrubbed
+
+
+def backfills_naming(instance: dg.DagsterInstance, tokens: set[str]) -> tuple[list[str], list[str]]:
+    """The backfills whose record names an id: (finished, still going), by backfill id."""
+    finished: list[str] = []
+    going: list[str] = []
+    done = {status.value for status in BULK_ACTION_TERMINAL_STATUSES}
+    pattern, t = id_pattern(tokens), BulkActionsTable
+    with instance.run_storage.connect() as conn:  # type: ignore[attr-defined]  # SqlRunStorage
+        for row in conn.execute(
+            sa.select(t.c.key, t.c.status, t.c.body).where(naming(t.c.body, tokens))
+        ).all():
+            if mentions(row.body, pattern):
+                (finished if row.status in done else going).append(row.key)
+    return finished, going
+
+
+def delete_backfills(instance: dg.DagsterInstance, keys: list[str]) -> None:
+    """Finished backfills' records (their runs are handled as runs)."""
+    with instance.run_storage.connect() as conn:  # type: ignore[attr-defined]  # SqlRunStorage
+        conn.execute(sa.delete(BackfillTagsTable).where(BackfillTagsTable.c.backfill_id.in_(keys)))
+        conn.execute(sa.delete(BulkActionsTable).where(BulkActionsTable.c.key.in_(keys)))

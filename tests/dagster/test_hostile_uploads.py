@@ -7,6 +7,8 @@ import os
 import shutil
 import socket
 import stat
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -134,3 +136,41 @@ def test_case_only_twins_reject_the_later_spelling(
     status = StatusStore(f"sqlite:///{tmp_path}/status.db")
     [row] = status.rejections.list()
     assert row.folder == "ben/s1" and "differs only in case from ana/S1" in row.reason
+
+
+def test_a_folder_deleted_mid_tick_is_skipped_and_the_tick_goes_on(
+    sensor, instance, tmp_path: Path, uploads_dir: Path
+) -> None:
+    """The tick lists every folder, then hashes each media file: one deleted in between is passed over."""
+    big = add_session(uploads_dir, "aaa", "big", text=None, manifest=None) / "transcript.txt"
+    with big.open("wb") as handle:  # hashed first, long enough to delete a later folder meanwhile
+        handle.truncate(64 * 1024 * 1024)  # sparse: no disk is used
+    (big.parent / "session.json").write_text("{}")  # written last: the upload is complete
+    victim = add_session(uploads_dir, "mmm", "gone", text="Deleted by its uploader mid-tick.")
+    add_session(uploads_dir, "zzz", "ok2", text="A normal upload after it.")
+    resource = offline_resource(tmp_path, uploads_dir)
+    opened, stop = threading.Event(), threading.Event()
+
+    def delete_once_hashing_starts() -> None:  # the listing is over once a media file is open
+        while not stop.is_set():
+            for fd in Path("/proc/self/fd").iterdir():
+                try:
+                    if os.readlink(fd) == str(big):
+                        shutil.rmtree(victim.parent)
+                        opened.set()
+                        return
+                except OSError:
+                    continue
+            time.sleep(0.001)
+
+    deleter = threading.Thread(target=delete_once_hashing_starts)
+    deleter.start()
+    try:
+        data = tick(sensor, instance, resource)
+    finally:
+        stop.set()
+        deleter.join()
+    assert opened.is_set() and not victim.exists()
+    assert sorted(r.partition_key for r in data.run_requests) == ["big", "ok2"]
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    assert status.rejections.list() == [] and status.get("gone") is None

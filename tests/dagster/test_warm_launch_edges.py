@@ -24,7 +24,7 @@ from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import serialize_value
 
-from launchers.run_workers import process_start, worker_of
+from launchers.run_workers import PID_TAG, process_start, worker_of
 from launchers.warm_runs import LAUNCHER_TAG, WarmRunLauncher
 from launchers.zygote import read_line
 from pipeline.domain.models import SessionState
@@ -52,14 +52,16 @@ class Setup:
         location = workspace.get_code_location("launch_jobs")
         self.remote_job = location.get_repository("__repository__").get_full_job("waiting_job")
 
-    def run(self, session: str, *, code_origin: JobPythonOrigin | None = None) -> dg.DagsterRun:
+    def run(
+        self, session: str, *, code_origin: JobPythonOrigin | None = None, tags: dict[str, str] | None = None
+    ) -> dg.DagsterRun:
         """A run of the waiting job holding ``session`` (registered UPLOADED, as the sensor does)."""
         self.status.register(session, "ana", media_key=f"ana/{session}/audio.wav", uploaded_at=None)
         return self.instance.create_run_for_job(
             job_def=waiting_job,
             remote_job_origin=self.remote_job.get_remote_origin(),
             job_code_origin=code_origin or self.remote_job.get_python_origin(),
-            tags={"dagster/partition": session},
+            tags={"dagster/partition": session, **(tags or {})},
         )
 
     def current(self, run: dg.DagsterRun) -> dg.DagsterRun:
@@ -124,7 +126,7 @@ def test_a_zygote_dying_mid_fork_falls_back_to_the_code_server_whose_killed_work
     )
     assert read_line(dying.stdout, 30) == b"ready\n"
     setup.launcher._zygote = dying
-    run = setup.run("cs1")
+    run = setup.run("cs1", tags={PID_TAG: "1@1"})  # a retry carries its parent's (dead) worker tag
     setup.instance.launch_run(run.run_id, setup.workspace)
     assert dying.poll() is not None
     assert setup.current(run).tags[LAUNCHER_TAG] == "code-server"
@@ -217,5 +219,3 @@ def test_workers_orphaned_by_a_dead_zygote_are_reaped(setup: Setup) -> None:
         return False
 
     wait(reaped, "the orphan's zombie to be reaped", timeout=30)
-    setup.launcher._ensure_zygote()  # the next launch starts a new zygote
-    assert setup.launcher._zygote is not zygote

@@ -33,6 +33,7 @@ from pipeline.providers.analysis.rules.syntax import (
     parsed_plurals,
     parsed_prepositions,
     parsed_tense,
+    parsed_word_order,
 )
 from pipeline.providers.analysis.rules.text import Detector, Doc, Finding, count_of, pick_examples
 from pipeline.providers.analysis.rules.vocabulary import (
@@ -65,6 +66,7 @@ DETECTORS: tuple[Detector, ...] = (
     parsed_articles,
     parsed_prepositions,
     word_order,
+    parsed_word_order,
     plurals,
     parsed_plurals,
     filler_words,

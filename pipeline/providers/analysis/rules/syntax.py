@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
+from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
@@ -92,9 +94,13 @@ def parsed_tense(doc: Doc) -> Finding | None:
 def parsed_articles(doc: Doc) -> Finding | None:
     if doc.parsed is None:
         return None
+    # A bare noun the number rule already explains ("other device", "machine are") is not also an article slip.
+    numbered = {b for _a, b in number_errors(doc.parsed.tokens)} | {
+        a for a, _b in number_errors(doc.parsed.tokens)
+    }
     return _finding(
         doc,
-        missing_determiners(doc.parsed.tokens),
+        [(a, b) for a, b in missing_determiners(doc.parsed.tokens) if b not in numbered],
         "grammar.articles",
         "medium",
         "singular noun without an article",
@@ -109,7 +115,9 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         return None
     return _finding(
         doc,
-        preposition_errors(doc.parsed.tokens),
+        preposition_errors(doc.parsed.tokens)
+        + phrase_errors(doc.parsed.tokens)
+        + stopping_infinitive(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
         "wrong or extra preposition",
@@ -132,4 +140,21 @@ def parsed_plurals(doc: Doc) -> Finding | None:
         "one of the reasons); after every/each it is singular; information, advice and equipment "
         "have no plural.",
         "After a number or 'many', add -s; never say 'informations' or 'advices'.",
+    )
+
+
+def parsed_word_order(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    tokens = doc.parsed.tokens
+    return _finding(
+        doc,
+        embedded_questions(tokens, punctuated=any(c in doc.text for c in ".!?"))
+        + adverb_before_modal(tokens),
+        "grammar.word_order",
+        "medium",
+        "words in question order inside a statement, or an adverb before its modal",
+        "Inside a sentence a question keeps statement order: I know where the station is (not where "
+        "is the station); put also/only/always after can/will/must: it can also help.",
+        "After 'I know / tell me / find out where...', say subject then verb: 'where the kids are'.",
     )

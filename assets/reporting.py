@@ -154,6 +154,33 @@ def report(
     return events
 
 
+def failure_observations(
+    context: dg.AssetExecutionContext, event: StageEvent, stages: set[Stage]
+) -> list[dg.AssetObservation]:
+    """The session's error on each partition it did not materialize (the failed stage and every later
+    selected one): a failed partition's page then says why. Dagster's own failure events
+    (``ASSET_FAILED_TO_MATERIALIZE``) are neither emitted by user code nor stored by the open-source
+    event log, so an observation carries it."""
+    assert event.error is not None
+    reason = describe_failure(event.error)
+    order = list(Stage)
+    return [
+        dg.AssetObservation(
+            asset_key=stage.value,
+            partition=event.session_id,
+            description=f"failed at {event.stage.value}: {reason}",
+            metadata={
+                "error": dg.MetadataValue.text(reason),
+                "error_kind": failure_kind(event.error),
+                "failed_stage": event.stage.value,
+                "failed_in_run": dg.MetadataValue.dagster_run(context.run_id),
+            },
+        )
+        for stage in order[order.index(event.stage) :]
+        if stage in stages
+    ]
+
+
 def report_provider_use(context: dg.AssetExecutionContext, services: Services) -> None:
     """Say in the run's tags and log how many provider requests it made, its wait for the budget, its 429s."""
     calls = services.calls

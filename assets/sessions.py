@@ -13,10 +13,17 @@ from typing import Any
 
 import dagster as dg
 
-from assets.checks import check_events, close_check_outputs, session_check_specs, stored_check_events
+from assets.checks import (
+    check_events,
+    close_check_outputs,
+    failed_check_events,
+    session_check_specs,
+    stored_check_events,
+)
 from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
 from assets.reporting import (
     done_in_run,
+    failure_observations,
     report,
     report_provider_use,
     services_of,
@@ -86,6 +93,8 @@ def build_session_assets(
                     yield from check_events(context, checker, event)
                 else:
                     failures[event.session_id] = event
+                    yield from failure_observations(context, event, stages)
+                    yield from failed_check_events(context, event)
                     context.log.warning(
                         f"session {event.session_id} failed at {event.stage.value}: {event.error}"
                     )

@@ -94,9 +94,13 @@ def parsed_tense(doc: Doc) -> Finding | None:
 def parsed_articles(doc: Doc) -> Finding | None:
     if doc.parsed is None:
         return None
+    # A bare noun the number rule already explains ("other device", "machine are") is not also an article slip.
+    numbered = {b for _a, b in number_errors(doc.parsed.tokens)} | {
+        a for a, _b in number_errors(doc.parsed.tokens)
+    }
     return _finding(
         doc,
-        missing_determiners(doc.parsed.tokens),
+        [(a, b) for a, b in missing_determiners(doc.parsed.tokens) if b not in numbered],
         "grammar.articles",
         "medium",
         "singular noun without an article",

@@ -20,6 +20,7 @@ from assets.metadata import Metadata
 from assets.partitions import sessions_partitions
 from pipeline.checks.checker import SessionChecker
 from pipeline.checks.evaluations import CheckOutcome
+from pipeline.domain.errors import describe_failure, failure_kind
 from pipeline.domain.quality import MAX_WPM, MIN_WPM
 from pipeline.stages.runner import Stage, StageEvent
 
@@ -49,7 +50,8 @@ def session_check_specs() -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _metadata(outcome: CheckOutcome) -> Metadata:
+def metadata_of(outcome: CheckOutcome) -> Metadata:
+    """A check outcome's metadata for Dagster: lists and mappings as JSON (text, never markdown)."""
     metadata: Metadata = {}
     for name, value in outcome.metadata.items():
         if value is None:
@@ -81,7 +83,7 @@ def evaluation(
         asset_key=dg.AssetKey(stage.value),
         check_name=name,
         passed=outcome.passed,
-        metadata=_metadata(outcome),
+        metadata=metadata_of(outcome),
         severity=dg.AssetCheckSeverity(outcome.severity),
         description=outcome.description,
         partition=session_id,
@@ -114,6 +116,33 @@ def check_events(
         yield evaluation(context, event.stage, event.session_id, outcome)
         for later, _ in event.refreshed:  # rewritten snapshots are checked too
             yield evaluation(context, event.stage, later, checker.profile(later))
+
+
+def failed_check_events(
+    context: dg.AssetExecutionContext, event: StageEvent
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """A failed session's checks, of the stage that failed and every later one: evaluated as failed,
+    with the session's error. Left without an evaluation, Dagster would show them as
+    EXECUTION_FAILED (the step fails to mark the session's partitions failed) with no reason."""
+    assert event.error is not None
+    reason = describe_failure(event.error)
+    stages = list(Stage)
+    for stage in stages[stages.index(event.stage) :]:
+        if not _selected(context, stage):
+            continue
+        yield dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey(stage.value),
+            check_name=CHECKS[stage][0],
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"not checked: the session failed at {event.stage.value}: {reason}",
+            metadata={
+                "error": dg.MetadataValue.text(reason),
+                "error_kind": failure_kind(event.error),
+                "failed_stage": event.stage.value,
+            },
+            partition=event.session_id,
+        )
 
 
 def stored_check_events(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -33,14 +35,29 @@ INPUT_EVENT_POINTER_TAG = "dagster/input_event_pointer/"
 UPSTREAM = {Stage.INSIGHTS: Stage.TRANSCRIPT, Stage.PROFILE: Stage.INSIGHTS}
 
 
+def _terminated(context: dg.AssetExecutionContext) -> bool:
+    run = context.instance.get_run_by_id(context.run_id)
+    return run is not None and run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+
+
 def not_terminated(context: dg.AssetExecutionContext) -> None:
     """Fail a retry attempt of a run a user terminated: Dagster retries an interrupted step under its
     RetryPolicy (meant for a preempted worker), which would redo, and pay for, what was just stopped."""
-    if not context.retry_number:
-        return
-    run = context.instance.get_run_by_id(context.run_id)
-    if run is not None and run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED):
+    if context.retry_number and _terminated(context):
         raise dg.Failure(description="the run was terminated: not retried", allow_retries=False)
+
+
+@contextmanager
+def terminate_is_final(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """An interruption of a terminated run (CANCELING) ends the step for good: Dagster would turn it
+    into a retry under the RetryPolicy (10 s later, the run still CANCELING meanwhile). Any other
+    interruption (a preempted worker) is left to the policy."""
+    try:
+        yield
+    except (dg.DagsterExecutionInterruptedError, KeyboardInterrupt):
+        if _terminated(context):
+            raise dg.Failure(description="interrupted: the run was terminated", allow_retries=False) from None
+        raise
 
 
 def services_of(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> Services:
@@ -135,6 +152,33 @@ def report(
             materialization(context, event.stage, later, digest[:24], {"refreshed_after": event.session_id})
         )
     return events
+
+
+def failure_observations(
+    context: dg.AssetExecutionContext, event: StageEvent, stages: set[Stage]
+) -> list[dg.AssetObservation]:
+    """The session's error on each partition it did not materialize (the failed stage and every later
+    selected one): a failed partition's page then says why. Dagster's own failure events
+    (``ASSET_FAILED_TO_MATERIALIZE``) are neither emitted by user code nor stored by the open-source
+    event log, so an observation carries it."""
+    assert event.error is not None
+    reason = describe_failure(event.error)
+    order = list(Stage)
+    return [
+        dg.AssetObservation(
+            asset_key=stage.value,
+            partition=event.session_id,
+            description=f"failed at {event.stage.value}: {reason}",
+            metadata={
+                "error": dg.MetadataValue.text(reason),
+                "error_kind": failure_kind(event.error),
+                "failed_stage": event.stage.value,
+                "failed_in_run": dg.MetadataValue.dagster_run(context.run_id),
+            },
+        )
+        for stage in order[order.index(event.stage) :]
+        if stage in stages
+    ]
 
 
 def report_provider_use(context: dg.AssetExecutionContext, services: Services) -> None:

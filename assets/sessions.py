@@ -13,9 +13,23 @@ from typing import Any
 
 import dagster as dg
 
-from assets.checks import check_events, close_check_outputs, session_check_specs, stored_check_events
+from assets.checks import (
+    check_events,
+    close_check_outputs,
+    failed_check_events,
+    session_check_specs,
+    stored_check_events,
+)
 from assets.partitions import GROUP, backfill_policy, freshness_policy, retry_policy, sessions_partitions
-from assets.reporting import done_in_run, report, report_provider_use, services_of, verdict
+from assets.reporting import (
+    done_in_run,
+    failure_observations,
+    report,
+    report_provider_use,
+    services_of,
+    terminate_is_final,
+    verdict,
+)
 from pipeline.checks.checker import SessionChecker
 from pipeline.providers.plan import ProviderPlan
 from pipeline.stages.runner import Stage, StageEvent, run_sessions
@@ -72,15 +86,18 @@ def build_session_assets(
         checker = SessionChecker(services.results, services.status)
         if not stages:  # only checks selected: re-check what is stored
             yield from stored_check_events(context, checker, context.partition_keys)
-        for event in run_sessions(services, context.partition_keys, stages, done=done_in_run(context)):
-            if event.ok:
-                yield from report(context, services, event)
-                yield from check_events(context, checker, event)
-            else:
-                failures[event.session_id] = event
-                context.log.warning(
-                    f"session {event.session_id} failed at {event.stage.value}: {event.error}"
-                )
+        with terminate_is_final(context):
+            for event in run_sessions(services, context.partition_keys, stages, done=done_in_run(context)):
+                if event.ok:
+                    yield from report(context, services, event)
+                    yield from check_events(context, checker, event)
+                else:
+                    failures[event.session_id] = event
+                    yield from failure_observations(context, event, stages)
+                    yield from failed_check_events(context, event)
+                    context.log.warning(
+                        f"session {event.session_id} failed at {event.stage.value}: {event.error}"
+                    )
         report_provider_use(context, services)
         verdict(context, failures)
         yield from close_check_outputs(context)

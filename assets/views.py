@@ -19,6 +19,7 @@ import dagster as dg
 
 from assets.metadata import Metadata, chart_markdown, frame_table
 from assets.partitions import freshness_policy
+from assets.view_checks import view_check_results, view_check_specs
 from pipeline.stages.runner import Stage
 from pipeline.storage import Storage
 from pipeline.views.columns import DESCRIPTIONS
@@ -183,7 +184,7 @@ _SPECS = [
 ]
 
 
-@dg.multi_asset(name="analyst_views", specs=_SPECS, can_subset=True)
+@dg.multi_asset(name="analyst_views", specs=_SPECS, check_specs=view_check_specs(), can_subset=True)
 def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource):  # noqa: ANN201 - a generator
     """The views from one read of the stored sessions, so they describe the same set of sessions."""
     from pipeline.views.io import load_inputs
@@ -195,13 +196,16 @@ def analyst_views(context: dg.AssetExecutionContext, pipeline: PipelineResource)
     context.log.info(
         f"views: {int(inputs.sessions['analysed'].sum())} analysed sessions read in {read_seconds:.2f} s"
     )
-    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+    checked = {key.asset_key for key in context.selected_asset_check_keys}
+    for key in sorted(context.selected_asset_keys | checked, key=lambda k: k.to_user_string()):
         name = key.to_user_string()
-        view_started = time.perf_counter()
-        metadata = _BUILDERS[name](results, inputs)
-        metadata["read_seconds"] = round(read_seconds, 3)
-        metadata["refresh_seconds"] = round(read_seconds + time.perf_counter() - view_started, 3)
-        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        if key in context.selected_asset_keys:
+            view_started = time.perf_counter()
+            metadata = _BUILDERS[name](results, inputs)
+            metadata["read_seconds"] = round(read_seconds, 3)
+            metadata["refresh_seconds"] = round(read_seconds + time.perf_counter() - view_started, 3)
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        yield from view_check_results(context, results, name, inputs)  # on the view as written
     started = time.perf_counter()
     drawn = 0
     for observation in _profile_charts(context, inputs):  # after the views: they never wait on charts

@@ -7,8 +7,10 @@ import logging
 import sys
 
 from bench import (
+    backfill_priority,
     batch_runs,
     budget_contention,
+    celery_scaling,
     celery_workers,
     cloud_throughput,
     learner_eval,
@@ -33,8 +35,10 @@ BENCHES = {
     "views": views,
     "run_start": run_start,
     "celery_workers": celery_workers,
+    "celery_scaling": celery_scaling,
     "cloud_throughput": cloud_throughput,
     "budget_contention": budget_contention,
+    "backfill_priority": backfill_priority,
 }
 
 

@@ -100,12 +100,16 @@ def _run_in_worker(
             return 0
         planned, mine = run.tags.get(CODE_VERSION_TAG, code_version()), code_version()
         if planned != mine:
-            instance.report_engine_event(
+            message = (
                 f"Worker {hostname} runs code version {mine}, the run was launched with {planned}: "
-                f"requeued for a worker of version {planned}",
-                run,
+                f"requeued for a worker of version {planned}"
             )
-            raise task.retry(countdown=REQUEUE_SECONDS, max_retries=None)
+            logger.warning("%s (run %s)", message, args.run_id)
+            if not task.request.retries:  # said once on the run; each worker's log says it every time
+                instance.report_engine_event(message, run)
+            # The task's max_retries is None: requeued until a worker of the planned version takes
+            # it (or pending_timeout_seconds fails the run), never failed for having waited.
+            raise task.retry(countdown=REQUEUE_SECONDS)
         holder = Holder.me(attempt)
         with lease(task.app.conf.result_backend, args.run_id, holder, ttl), _real_stdio():
             task.update_state(state="STARTED", meta={"hostname": hostname, "pid": pid})
@@ -125,14 +129,14 @@ def _run_in_worker(
             )
 
 
-@app.task(bind=True, name=EXECUTE_TASK)
+@app.task(bind=True, name=EXECUTE_TASK, max_retries=None)
 def execute_run(self: Any, packed: Any, heartbeat_ttl: int = 30) -> int:
     """Execute one launched run in this worker process."""
     ok = {DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING}
     return _run_in_worker(self, packed, heartbeat_ttl, ExecuteRunArgs, _execute_run_command_body, ok)
 
 
-@app.task(bind=True, name=RESUME_TASK)
+@app.task(bind=True, name=RESUME_TASK, max_retries=None)
 def resume_run(self: Any, packed: Any, heartbeat_ttl: int = 30) -> int:
     """Resume a run whose worker was lost: steps already done are skipped."""
     ok = {DagsterRunStatus.STARTING, DagsterRunStatus.STARTED}

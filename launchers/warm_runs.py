@@ -12,78 +12,63 @@ The zygote is a child of the process that launches runs (the daemon), started on
 and restarted if it died; it exits when its launcher goes away, and its runs carry on, as a code
 server's do. Runs fall back to ``DefaultRunLauncher`` (the code server) for a code location in
 another Python environment, off Linux (fork is unsafe on macOS and absent on Windows), or when the
-zygote cannot start. Run tags ``speaking/run_launcher`` (``warm`` or ``code-server``) and
-``speaking/run_worker`` (``<pid>@<start time>``) say which path a run took; the latter also serves
-termination and run monitoring's health check, on this host.
+zygote cannot start, hangs or dies while forking (a forked worker waits for its launcher's go, so a
+run whose fork went unanswered is never run twice: ``launchers.zygote``). Run tags
+``speaking/run_launcher`` (``warm`` or ``code-server``) and ``speaking/run_worker``
+(``<pid>@<start time>``) say which path a run took and which process runs it; the latter serves
+termination and run monitoring's health check on both paths (for a code server on this host, the
+worker's pid comes from its "Started process" event), so a killed worker fails its run either way.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
-import select
-import signal
+import socket
 import subprocess
 import sys
 import threading
-import time
-import traceback
 from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus
-from dagster._cli.api import _execute_run_command_body
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 from dagster._core.origin import JobPythonOrigin
+from dagster._core.storage.tags import GRPC_INFO_TAG  # DefaultRunLauncher records the code server it asked
 from dagster._grpc.types import ExecuteRunArgs
-from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
-from dagster._utils.interrupts import capture_interrupts
+from dagster._serdes import ConfigurableClassData, serialize_value
+
+from launchers.run_workers import (
+    PID_TAG,
+    Reaper,
+    code_server_worker,
+    process_start,
+    run_worker_alive,
+    worker_of,
+)
+from launchers.zygote import GO, PRELOAD, STOP, read_line
 
 logger = logging.getLogger(__name__)
 
-PID_TAG = "speaking/run_worker"
 LAUNCHER_TAG = "speaking/run_launcher"
-#: What the zygote imports once, besides the instance's own storage classes: what a run worker
-#: imports before it loads the code location.
-PRELOAD = (
-    "dagster._cli.api",
-    "dagster._core.execution.api",
-    "dagster._core.storage.sql",
-    "alembic.runtime.migration",
-)
 _SQLITE_STORAGE = (
     "dagster._core.storage.runs.sqlite",
     "dagster._core.storage.event_log.sqlite",
     "dagster._core.storage.schedules.sqlite",
 )
-
+_FINISHED = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+_STOPPING = (DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED)
 
 #: How long the launcher waits for the zygote to say ``ready`` or answer a fork: a hung zygote must
-#: fail one launch, never block every dequeue thread behind the launcher's lock.
+#: fail one launch (to the code server), never block every dequeue thread behind the launcher's lock.
 ZYGOTE_TIMEOUT_SECONDS = 30.0
-
-
-def read_line(stream: Any, timeout: float) -> bytes:
-    """One line from a pipe, or what came before ``timeout`` seconds passed (b"" if nothing).
-
-    Reads the raw descriptor (never the buffered reader), so select() sees every byte not yet read.
-    """
-    fd, deadline, data = stream.fileno(), time.monotonic() + timeout, b""
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            break
-        chunk = os.read(fd, 1)
-        if not chunk:
-            break  # the zygote exited
-        data += chunk
-    return data
+#: How long a forked worker waits for its go before it exits unrun (past any answer the launcher waits for).
+GO_TIMEOUT_SECONDS = 4 * ZYGOTE_TIMEOUT_SECONDS
 
 
 class ZygoteError(RuntimeError):
-    """The zygote could not start, or did not answer a launch."""
+    """The zygote could not start, or did not answer a launch (no run was started by it)."""
 
 
 def preload_modules(instance: DagsterInstance) -> list[str]:
@@ -102,25 +87,28 @@ def preload_modules(instance: DagsterInstance) -> list[str]:
 class WarmRunLauncher(DefaultRunLauncher):
     """``DefaultRunLauncher`` whose run processes are forked from a pre-imported zygote."""
 
-    def __init__(self, inst_data: ConfigurableClassData | None = None) -> None:
+    def __init__(self, inst_data: ConfigurableClassData | None = None, fork: bool = True) -> None:
         super().__init__(inst_data=inst_data)
+        self._fork_enabled = fork
         self._zygote: subprocess.Popen | None = None
         self._lock = threading.Lock()  # the daemon launches from several threads; one request at a time
+        self._reaper = Reaper()
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
-        return {}
+        from dagster import Field
+
+        return {"fork": Field(bool, is_required=False, default_value=True)}
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Any) -> WarmRunLauncher:
-        return cls(inst_data=inst_data)
+        return cls(inst_data=inst_data, fork=config_value.get("fork", True))
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
         origin = run.job_code_origin
-        if origin is None or not can_fork(origin):
-            self._instance.add_run_tags(run.run_id, {LAUNCHER_TAG: "code-server"})
-            super().launch_run(context)
+        if not self._fork_enabled or origin is None or not can_fork(origin):
+            self._launch_through_code_server(context)
             return
         args = ExecuteRunArgs(
             job_origin=origin,
@@ -129,19 +117,38 @@ class WarmRunLauncher(DefaultRunLauncher):
             set_exit_code_on_failure=False,
         )
         pointer = origin.repository_origin.code_pointer
-        request = {"args": serialize_value(args), "cwd": getattr(pointer, "working_directory", None)}
+        request = {
+            "args": serialize_value(args),
+            "cwd": getattr(pointer, "working_directory", None),
+            "go_timeout": GO_TIMEOUT_SECONDS,
+        }
+        # A Terminate from now on waits for the pid; a retry's copy of its parent's worker is forgotten.
+        self._instance.add_run_tags(run.run_id, {LAUNCHER_TAG: "warm", PID_TAG: ""})
         try:
             pid = self._fork(request)
         except ZygoteError as exc:
             logger.warning(
                 "warm launch of run %s failed (%s): launching it through the code server", run.run_id, exc
             )
-            self._instance.add_run_tags(run.run_id, {LAUNCHER_TAG: "code-server"})
-            super().launch_run(context)
+            self._launch_through_code_server(context)
             return
-        self._instance.add_run_tags(
-            run.run_id, {PID_TAG: f"{pid}@{process_start(pid)}", LAUNCHER_TAG: "warm"}
-        )
+        self._instance.add_run_tags(run.run_id, {PID_TAG: f"{pid}@{process_start(pid) or 'gone'}"})
+        current = self._instance.get_run_by_id(run.run_id)
+        terminated = current is not None and current.status in _STOPPING
+        try:
+            os.kill(pid, STOP if terminated else GO)  # terminated at the fork: the worker reports it canceled
+        except ProcessLookupError:  # died already: run monitoring's start timeout fails the run
+            logger.warning("run %s: its forked worker %s exited before it was started", run.run_id, pid)
+
+    def _launch_through_code_server(self, context: LaunchRunContext) -> None:
+        run_id = context.dagster_run.run_id
+        self._instance.add_run_tags(run_id, {LAUNCHER_TAG: "code-server", PID_TAG: ""})
+        current = self._instance.get_run_by_id(run_id)
+        if current is not None and current.status in _STOPPING:  # terminated while the fork failed
+            if current.status is DagsterRunStatus.CANCELING:
+                self._instance.report_run_canceled(current, "terminated before its worker started")
+            return
+        super().launch_run(context)
 
     def _fork(self, request: dict[str, Any]) -> int:
         """Ask the zygote (started or restarted if needed) for a run process; returns its pid."""
@@ -155,21 +162,26 @@ class WarmRunLauncher(DefaultRunLauncher):
                 self._stop_zygote()
                 raise ZygoteError(f"zygote not reachable: {exc}") from None
             answer = read_line(zygote.stdout, ZYGOTE_TIMEOUT_SECONDS)
-        try:
-            return int(json.loads(answer)["pid"])
-        except (ValueError, KeyError, TypeError):
-            # Delivered but unanswered: the run may have started, so never launch it a second time.
-            with self._lock:
+            try:
+                return int(json.loads(answer)["pid"])
+            except (ValueError, KeyError, TypeError):
+                # Delivered but unanswered (the zygote died or hung mid-fork): a worker it may have
+                # forked never hears its go and exits unrun, so the run can be launched another way.
                 self._stop_zygote()
-            raise RuntimeError(f"the run zygote died while forking a run (answer {answer[:200]!r})") from None
+                raise ZygoteError(
+                    f"the zygote died or hung while forking (answer {answer[:200]!r})"
+                ) from None
 
     def _ensure_zygote(self) -> subprocess.Popen:
         if self._zygote is not None and self._zygote.poll() is None:
             return self._zygote
+        if self._zygote is not None:
+            self._zygote.wait()
+        self._reaper.start()  # workers of a zygote that dies are re-parented here, and reaped
         command = [
             sys.executable,
             "-c",
-            "from launchers.warm_runs import serve; serve()",
+            "from launchers.zygote import serve; serve()",
             *preload_modules(self._instance),
         ]
         try:
@@ -202,17 +214,30 @@ class WarmRunLauncher(DefaultRunLauncher):
                 except subprocess.TimeoutExpired:
                     self._stop_zygote()
             self._zygote = None
+        self._reaper.stop()
         super().dispose()
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
-        worker = worker_of(run) if run is not None else None
-        if run is None or worker is None:
-            return super().terminate(run_id)  # launched through the code server
-        if not run_worker_alive(run):
+        if run is None or run.tags.get(LAUNCHER_TAG) != "warm":
+            return super().terminate(run_id)  # launched through the code server: it cancels its worker
+        worker = worker_of(run)
+        if worker is None:
+            # Between the fork and the pid tag: the launcher reads CANCELING once it has the pid and
+            # stops the worker before it starts. If the tag landed meanwhile, stop it here.
+            self._instance.report_run_canceling(run)
+            current = self._instance.get_run_by_id(run_id)
+            worker = worker_of(current) if current is not None else None
+            if worker is None:
+                return True
+        elif not run_worker_alive(run):
             return False
-        self._instance.report_run_canceling(run)
-        os.kill(worker[0], signal.SIGINT)  # the worker's capture_interrupts turns it into a clean cancel
+        else:
+            self._instance.report_run_canceling(run)
+        try:
+            os.kill(worker[0], STOP)  # the worker's capture_interrupts turns it into a clean cancel
+        except ProcessLookupError:
+            return False
         return True
 
     @property
@@ -220,18 +245,19 @@ class WarmRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: Any) -> CheckRunHealthResult:
+        if worker_of(run) is None and run.tags.get(LAUNCHER_TAG) == "code-server" and on_this_host(run):
+            found = code_server_worker(self._instance, run.run_id)
+            if found is not None:
+                self._instance.add_run_tags(run.run_id, {PID_TAG: found})
+                run = self._instance.get_run_by_id(run.run_id) or run
         if worker_of(run) is None:
-            # Through the code server (its workers are not ours to see), or tagged a moment from now:
-            # monitoring fails a run on anything but RUNNING or SUCCESS, so never on a guess.
-            return CheckRunHealthResult(WorkerStatus.RUNNING, "not watched: no forked worker recorded")
+            # A code server on another host (its workers are not ours to see), or a pid not recorded
+            # yet: monitoring fails a run on anything but RUNNING or SUCCESS, so never on a guess.
+            return CheckRunHealthResult(WorkerStatus.RUNNING, "not watched: no worker recorded")
         if run_worker_alive(run):
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         current = self._instance.get_run_by_id(run.run_id)
-        if current is None or current.status in (
-            DagsterRunStatus.SUCCESS,
-            DagsterRunStatus.FAILURE,
-            DagsterRunStatus.CANCELED,
-        ):
+        if current is None or current.status in _FINISHED:
             return CheckRunHealthResult(WorkerStatus.SUCCESS)
         return CheckRunHealthResult(WorkerStatus.FAILED, f"run worker process {run.tags[PID_TAG]} is gone")
 
@@ -246,78 +272,24 @@ def can_fork(origin: object) -> bool:
         return False
 
 
-def process_start(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot): with the pid, it names one process, never a reused pid."""
+def on_this_host(run: Any) -> bool:
+    """Whether the code server that started the run is on this host (its worker's pid means a process here)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] == b"Z" else fields[19].decode()  # fields[0] is stat's 3rd field, state
+        info = json.loads(run.tags.get(GRPC_INFO_TAG, ""))
+    except ValueError:
+        return False
+    if info.get("socket"):
+        return True  # a Unix socket is local by nature
+    return info.get("host") in {"localhost", "127.0.0.1", "::1", "0.0.0.0", socket.gethostname()}
 
 
-def worker_of(run: Any) -> tuple[int, str] | None:
-    """The run's forked worker as (pid, start time), from its tag; None if it was not forked here."""
-    pid, _, started = run.tags.get(PID_TAG, "").partition("@")
-    return (int(pid), started) if pid else None
-
-
-def run_worker_alive(run: Any) -> bool:
-    """Whether the run's forked worker process is still running (the one launched, by pid and start time)."""
-    worker = worker_of(run)
-    return worker is not None and process_start(worker[0]) == worker[1]
-
-
-#: The project's code-location packages, dropped in each forked run so they load fresh from disk.
-_PROJECT_PACKAGES = {"pipeline", "assets", "sensors", "wiring"}
-
-
-# --- the zygote ---------------------------------------------------------------------------------
-
-
-def serve() -> None:
-    """The zygote's loop: import once, then fork one run process per request line on stdin."""
-    for name in sys.argv[1:]:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # a missing optional storage only costs that import in each run
-            traceback.print_exc()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished runs
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in `dagster dev` reaches runs, not this loop
-    out = sys.stdout.buffer
-    out.write(b"ready\n")
-    out.flush()
-    while line := sys.stdin.buffer.readline():
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                code = _run(request)
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        out.write(json.dumps({"pid": pid}).encode() + b"\n")
-        out.flush()
-
-
-def _run(request: dict[str, Any]) -> int:
-    """In the forked child: become a plain run worker, then execute the run as ``dagster api execute_run``."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)  # the zygote's pipes are not the run's
-    os.dup2(2, 1)
-    os.close(devnull)
-    for name in [n for n in sys.modules if n.split(".", 1)[0] in _PROJECT_PACKAGES]:
-        del sys.modules[name]  # the code location loads fresh from disk, as in a cold worker
-    if request.get("cwd"):
-        os.chdir(request["cwd"])
-    args = deserialize_value(request["args"], ExecuteRunArgs)
-    if args.instance_ref is None:  # the launcher always sends it; a run cannot start without an instance
-        raise ValueError(f"run {args.run_id}: no instance reference in the launch request")
-    with capture_interrupts(), DagsterInstance.from_ref(args.instance_ref) as instance:
-        return _execute_run_command_body(
-            args.run_id, instance, lambda _: None, set_exit_code_on_failure=False
-        )
+__all__ = [
+    "LAUNCHER_TAG",
+    "PID_TAG",
+    "WarmRunLauncher",
+    "ZygoteError",
+    "can_fork",
+    "process_start",
+    "read_line",
+    "worker_of",
+]

@@ -26,6 +26,13 @@ def sessions_of_run(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[st
     return keys[keys.index(start) : keys.index(end) + 1]
 
 
+def requested_versions(run: dg.DagsterRun) -> dict[str, str]:
+    """The content version a one-session run was requested for, from its run key ``<session>:<version>``."""
+    key, run_key = run.tags.get("dagster/partition"), run.tags.get("dagster/run_key", "")
+    session, _, version = run_key.rpartition(":")
+    return {session: version} if key and session == key else {}
+
+
 def mark_unfinished(
     context: dg.RunStatusSensorContext, pipeline: PipelineResource, error: str, what: str
 ) -> None:
@@ -34,9 +41,22 @@ def mark_unfinished(
     keys = sessions_of_run(run, context.instance)
     if not keys:
         return
-    marked = lifecycle.fail_unfinished(pipeline.status_store(), keys, run.run_id, error)
+    marked = lifecycle.fail_unfinished(
+        pipeline.status_store(), keys, run.run_id, error, requested=requested_versions(run)
+    )
     if marked:
         context.log.info(f"{len(marked)} session(s) marked FAILED after run {run.run_id[:8]} {what}")
+
+
+def engine_error(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The last error the run's process logged outside any step (e.g. its code location failed to load)."""
+    for record in reversed(instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)):
+        event = record.dagster_event
+        error = event.engine_event_data.error if event and event.engine_event_data else None
+        if error is not None:
+            first = (error.message.strip().splitlines() or [""])[0][:300]
+            return f"{(event.message or '').rstrip('.')}: {first}" if event else first
+    return None
 
 
 @dg.run_failure_sensor(name="session_run_failure_sensor", default_status=dg.DefaultSensorStatus.RUNNING)
@@ -44,6 +64,10 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext, pipeline: Pi
     """Record the run's failure on every session it left unfinished."""
     run = context.dagster_run
     reason = context.failure_event.message or "run failed"
+    if cause := engine_error(
+        context.instance, run.run_id
+    ):  # the run's own message may only say "marked as failed"
+        reason = f"{reason} ({cause})"
     retried = run.tags.get("dagster/will_retry") == "true"
     error = f"run {run.run_id[:8]} failed before this session finished: {reason}" + (
         " (Dagster retries the run)" if retried else "; re-execute the run or backfill the session"

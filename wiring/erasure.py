@@ -49,8 +49,8 @@ def erase_everywhere(
         if (plan.busy or active) and not force:
             raise ErasureBusy(
                 f"erasure {summary['reference']}: {len(plan.busy)} session(s) are being transcribed or "
-                f"analysed and {active} of their run(s) are queued or going; wait for those runs to end "
-                "(or terminate them), then erase again"
+                f"analysed and {active} run(s) that would write them (or the views) again are queued or "
+                "going; wait for those runs to end (or terminate them), then erase again"
             )
         if instance is not None and in_instance is not None:  # first: it names the sessions a rerun needs
             summary.update(erase_in_instance(instance, in_instance, skip_run=own_run))
@@ -62,14 +62,15 @@ def erase_everywhere(
             refreshed_views=report.refreshed_views,
             status_db_compacted=int(report.compacted),
         )
-    log.info(
-        "erasure %s of a %s%s: %s",
-        summary["reference"],
-        "learner" if target.learner_id else "session",
-        " [dry run: nothing deleted]" if dry_run else "",
-        ", ".join(f"{k} {v}" for k, v in summary.items() if k not in ("reference", "dry_run")),
-    )
+    log.info(describe(summary, "learner" if target.learner_id else "session"))
     return summary
+
+
+def describe(summary: dict[str, Any], what: str) -> str:
+    """One log line: the reference, dry run or not, and the counts (never an id or any text)."""
+    counts = ", ".join(f"{k} {v}" for k, v in summary.items() if k not in ("reference", "dry_run"))
+    dry = " [dry run: nothing deleted]" if summary["dry_run"] else ""
+    return f"erasure {summary['reference']} of a {what}{dry}: {counts}"
 
 
 class ErasureConfig(dg.Config):
@@ -105,7 +106,7 @@ def erase_op(context: dg.OpExecutionContext, config: ErasureConfig, pipeline: Pi
             context.run_id,
             id_pattern([i for i in (config.learner_id, config.session_id) if i]),
         )
-    context.log.info(f"erasure {summary['reference']}: done ({'dry run' if config.dry_run else 'erased'})")
+    context.log.info(describe(summary, "learner" if config.learner_id else "session"))
 
 
 @dg.job(

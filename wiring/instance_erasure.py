@@ -5,14 +5,13 @@ this module deletes through the instance's own storages and their tables. A run 
 the erased sessions is deleted whole (``DagsterInstance.delete_run``) with its captured logs; a run
 shared with other learners (a batch) keeps everything of theirs and loses only the events of the
 erased partitions, the log lines that name an erased id, and tags that name one (set to
-``erased``). Ids are matched as whole tokens (``pipeline.erasure.tokens``). On SQLite the files are
-then rebuilt so that deleted rows leave no bytes behind.
+``erased``). Ids are matched as whole tokens (``pipeline.erasure.tokens``). Ticks, sensor
+cursors, captured log files and the rebuilding of SQLite files are in ``wiring.instance_scrub``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,20 +27,28 @@ from dagster._core.storage.event_log.schema import (
     SqlEventLogStorageTable,
 )
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from dagster._core.storage.runs.schema import RunsTable
-from dagster._core.storage.schedules.schema import AssetDaemonAssetEvaluationsTable, JobTickTable
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 from dagster._record import copy
 from dagster._serdes import serialize_value
 
 from assets.partitions import RANGE_END, RANGE_START, SESSIONS
-from pipeline.erasure.sqlite_files import compact, is_sqlite
+from assets.views import view_assets
 from pipeline.erasure.tokens import id_pattern, mentions
+from wiring.instance_scrub import (
+    ERASED,
+    backfills_naming,
+    compact_instance,
+    delete_backfills,
+    naming,
+    scrub_cursors,
+    scrub_log_files,
+    scrub_ticks,
+)
 
 log = logging.getLogger(__name__)
-ERASED = "erased"
 LEARNER_TAG = "learner_id"
+VIEW_KEYS = {key for view in view_assets for key in view.keys}
 
 
 @dataclass
@@ -51,11 +58,16 @@ class InstancePlan:
     partitions: list[str] = field(default_factory=list)
     whole_runs: list[str] = field(default_factory=list)  # concerned only the erased sessions
     shared_runs: list[str] = field(default_factory=list)  # tags or config name an erased id
-    active_runs: list[str] = field(default_factory=list)  # of whole_runs: queued or going
+    active_runs: list[str] = field(default_factory=list)  # queued or going: they would write again
+    backfills: list[str] = field(default_factory=list)  # finished backfills whose record names an id
+
+    @property
+    def tokens(self) -> set[str]:
+        return self.session_ids | self.learner_ids
 
     @property
     def pattern(self) -> re.Pattern[str] | None:
-        return id_pattern(self.session_ids | self.learner_ids)
+        return id_pattern(self.tokens)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -63,6 +75,7 @@ class InstancePlan:
             "runs_deleted": len(self.whole_runs),
             "runs_scrubbed": len(self.shared_runs),
             "active_runs": len(self.active_runs),
+            "backfills_deleted": len(self.backfills),
         }
 
 
@@ -94,23 +107,19 @@ def plan_instance(
     for record in records:
         run = record.dagster_run
         tags = run.tags
-        in_range = _range_keys(tags, keys)
-        if (
-            tags.get(PARTITION_NAME_TAG) in plan.session_ids
-            or tags.get(LEARNER_TAG) in plan.learner_ids
-            or (in_range is not None and set(in_range) <= plan.session_ids)
-        ):
+        in_range = set(_range_keys(tags, keys) or ())
+        alone = tags.get(PARTITION_NAME_TAG) in plan.session_ids or tags.get(LEARNER_TAG) in plan.learner_ids
+        if alone or (in_range and in_range <= plan.session_ids):
             plan.whole_runs.append(run.run_id)
-            if not run.is_finished:
-                plan.active_runs.append(run.run_id)
         elif any(mentions(v, pattern) for v in tags.values()) or mentions(repr(run.run_config), pattern):
             plan.shared_runs.append(run.run_id)
+        # A run still going would write the sessions (or views with their rows) again after the erasure.
+        views = bool(run.asset_selection and run.asset_selection & VIEW_KEYS)
+        if not run.is_finished and (alone or in_range & plan.session_ids or views):
+            plan.active_runs.append(run.run_id)
+    plan.backfills, going = backfills_naming(instance, plan.tokens)
+    plan.active_runs += [f"backfill {key}" for key in going]
     return plan
-
-
-def _naming(column: Any, plan: InstancePlan) -> Any:
-    """A cheap SQL prefilter (LIKE, where '_' is a wildcard): rows that may name an id; Python decides."""
-    return sa.or_(*(column.contains(token) for token in sorted(plan.session_ids | plan.learner_ids)))
 
 
 def _scrub_events(conn: Any, plan: InstancePlan, run_id: str | None) -> list[int]:
@@ -120,7 +129,7 @@ def _scrub_events(conn: Any, plan: InstancePlan, run_id: str | None) -> list[int
     tokens = sorted(plan.session_ids | plan.learner_ids)
     if not tokens:
         return []
-    where = sa.or_(t.c.partition.in_(sorted(plan.session_ids)), _naming(t.c.event, plan))
+    where = sa.or_(t.c.partition.in_(sorted(plan.session_ids)), naming(t.c.event, plan.tokens))
     if run_id is not None:
         where = sa.and_(t.c.run_id == run_id, where)
     doomed = [
@@ -140,15 +149,17 @@ def _scrub_index(conn: Any, plan: InstancePlan, doomed: list[int]) -> None:
     tags, checks, keys = AssetEventTagsTable, AssetCheckExecutionsTable, AssetKeyTable
     for start in range(0, len(doomed), 500):
         conn.execute(sa.delete(tags).where(tags.c.event_id.in_(doomed[start : start + 500])))
-    naming = sa.or_(
-        checks.c.partition.in_(sorted(plan.session_ids)), _naming(checks.c.evaluation_event, plan)
+    named = sa.or_(
+        checks.c.partition.in_(sorted(plan.session_ids)), naming(checks.c.evaluation_event, plan.tokens)
     )
     for row in conn.execute(
-        sa.select(checks.c.id, checks.c.partition, checks.c.evaluation_event).where(naming)
-    ):
+        sa.select(checks.c.id, checks.c.partition, checks.c.evaluation_event).where(named)
+    ).all():
         if row.partition in plan.session_ids or mentions(row.evaluation_event, pattern):
             conn.execute(sa.delete(checks).where(checks.c.id == row.id))
-    for row in conn.execute(sa.select(keys.c.id, keys.c.last_materialization, keys.c.cached_status_data)):
+    for row in conn.execute(
+        sa.select(keys.c.id, keys.c.last_materialization, keys.c.cached_status_data)
+    ).all():
         values: dict[str, None] = {}
         if mentions(row.last_materialization, pattern):
             values["last_materialization"] = None
@@ -190,51 +201,6 @@ def redact_run(instance: dg.DagsterInstance, run_id: str, pattern: re.Pattern[st
             conn.execute(sa.update(RunsTable).where(RunsTable.c.run_id == run_id).values(run_body=body))
 
 
-def _scrub_ticks(instance: dg.DagsterInstance, plan: InstancePlan) -> int:
-    """Sensor ticks and automation evaluations that name an erased id (history only) are deleted."""
-    deleted = 0
-    with instance.schedule_storage.connect() as conn:  # type: ignore[union-attr]  # SqlScheduleStorage
-        for table, column in (
-            (JobTickTable, JobTickTable.c.tick_body),
-            (AssetDaemonAssetEvaluationsTable, AssetDaemonAssetEvaluationsTable.c.asset_evaluation_body),
-        ):
-            query = sa.select(table.c.id, column).where(_naming(column, plan))
-            doomed = [row.id for row in conn.execute(query) if mentions(row[1], plan.pattern)]
-            for start in range(0, len(doomed), 500):
-                conn.execute(sa.delete(table).where(table.c.id.in_(doomed[start : start + 500])))
-            deleted += len(doomed)
-    return deleted
-
-
-def _scrub_log_files(instance: dg.DagsterInstance, pattern: re.Pattern[str] | None) -> int:
-    """Captured stdout/stderr lines that name an erased id (local compute logs), in runs and ticks."""
-    manager = instance.compute_log_manager
-    if not isinstance(manager, LocalComputeLogManager) or pattern is None:
-        return 0
-    scrubbed = 0
-    for folder, _dirs, files in os.walk(manager._base_dir):  # noqa: SLF001 - the manager's own folder
-        for name in files:
-            path = Path(folder, name)
-            data = path.read_bytes()
-            if not mentions(data, pattern):
-                continue
-            lines = data.decode("utf-8", "replace").splitlines(keepends=True)
-            path.write_text("".join(line for line in lines if not mentions(line, pattern)), encoding="utf-8")
-            scrubbed += 1
-    return scrubbed
-
-
-def _compact_instance(instance: dg.DagsterInstance, untouched: set[Path]) -> bool:
-    """Rebuild the instance's SQLite files (runs, index, schedules, and the event shards changed)."""
-    ok = True
-    for folder, _dirs, files in os.walk(instance.root_directory):
-        for name in files:
-            path = Path(folder, name)
-            if name.endswith(".db") and path not in untouched and is_sqlite(path):
-                ok = compact(path) and ok
-    return ok
-
-
 def erase_in_instance(
     instance: dg.DagsterInstance, plan: InstancePlan, *, skip_run: str | None = None
 ) -> dict[str, int]:
@@ -252,11 +218,13 @@ def erase_in_instance(
         instance.delete_dynamic_partition(SESSIONS, key)
     for run_id in plan.shared_runs:
         redact_run(instance, run_id, pattern)
+    delete_backfills(instance, plan.backfills)
     doomed_in_runs = 0
     untouched: set[Path] = set()  # run shards with nothing erased: not rebuilt
     if isinstance(events, SqliteEventLogStorage):  # each run's events live in a file of their own
         for run_id in events.get_all_run_ids():
-            if run_id == skip_run:
+            if run_id == skip_run:  # the erasure's own run: its file is being written, and names no id
+                untouched.add(Path(events.path_for_shard(run_id)))
                 continue
             with events.run_connection(run_id) as conn:
                 found = len(_scrub_events(conn, plan, run_id))
@@ -269,8 +237,9 @@ def erase_in_instance(
     counts = {
         **plan.counts(),
         "events_deleted": doomed_in_runs + len(doomed),
-        "ticks_deleted": _scrub_ticks(instance, plan),
-        "log_files_scrubbed": _scrub_log_files(instance, pattern),
+        "ticks_deleted": scrub_ticks(instance, plan.tokens),
+        "cursors_scrubbed": scrub_cursors(instance, plan.tokens),
+        "log_files_scrubbed": scrub_log_files(instance, plan.tokens),
     }
-    counts["instance_compacted"] = int(_compact_instance(instance, untouched))
+    counts["instance_compacted"] = int(compact_instance(instance, untouched))
     return counts

@@ -19,6 +19,7 @@ from pipeline.providers.factory import build_analyzer, build_speech_to_text
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.stages.services import Services
 from pipeline.status.budget import ProviderBudget
+from pipeline.status.budget_redis import RedisProviderBudget
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage, open_storage
 from pipeline.storage.change_feed import ChangeFeed, SqsChangeFeed
@@ -124,11 +125,19 @@ class PipelineResource(dg.ConfigurableResource):
                 breaker_threshold=settings.breaker_threshold,
                 concurrency=settings.run_concurrency,
                 local_cpu=settings.local_cpu_concurrency or (os.cpu_count() or 1),
-                budget=ProviderBudget(
-                    self.status_store().engine, parse_limits(settings.provider_limits_json)
-                ),
+                budget=self._budget(settings),
             )
         return self._services
+
+    def _budget(self, settings: Settings) -> ProviderBudget | RedisProviderBudget:
+        """The instance's provider budget: in the status database, or in Redis (``PROVIDER_BUDGET=redis``)."""
+        limits = parse_limits(settings.provider_limits_json)
+        if settings.provider_budget == "redis":
+            url = dg.EnvVar("PROVIDER_BUDGET_REDIS_URL").get_value() or ""  # may hold a password
+            if not url:
+                raise ConfigError("PROVIDER_BUDGET=redis needs PROVIDER_BUDGET_REDIS_URL (redis://...)")
+            return RedisProviderBudget(url, limits)
+        return ProviderBudget(self.status_store().engine, limits)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._status is not None:

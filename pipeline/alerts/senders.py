@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -100,6 +101,11 @@ class SmtpSettings:
     starttls: bool = False
 
 
+#: SMTP line endings; a subject up to 200 characters stays on its line (folded at 78, Python's email
+#: package moves a bracketed first word to a continuation line, which readers show as a leading space).
+_EMAIL_POLICY = policy.SMTP.clone(max_line_length=200)
+
+
 class EmailSender:
     """One e-mail per alert: the alert's subject, its text as the plain-text body."""
 
@@ -111,7 +117,7 @@ class EmailSender:
 
     def _send(self, alert: Alert) -> None:
         s = self._settings
-        message = EmailMessage()
+        message = EmailMessage(policy=_EMAIL_POLICY)
         message["Subject"] = alert.subject
         message["From"] = s.sender
         message["To"] = ", ".join(s.recipients)

@@ -72,6 +72,7 @@ class Settings:
     run_concurrency: int = 16
     local_cpu_concurrency: int = 0  # 0: the machine's cores
     provider_limits_json: str = ""  # PROVIDER_LIMITS_JSON, read by pipeline.config.limits.parse_limits
+    provider_budget: str = "database"  # where the shared budget lives: the status database or Redis
     max_audio_seconds: float = 4 * 3600.0
     prices: Mapping[str, Any] | None = None
     context_windows: Mapping[str, Any] | None = None
@@ -123,6 +124,7 @@ class Settings:
             provider_max_retries=int(_number(env, "PROVIDER_MAX_RETRIES", cls.provider_max_retries)),
             breaker_threshold=int(_number(env, "PROVIDER_BREAKER_THRESHOLD", cls.breaker_threshold, 1)),
             provider_limits_json=env.get("PROVIDER_LIMITS_JSON", ""),
+            provider_budget=_choice(env, "PROVIDER_BUDGET", "database", ("database", "redis")),
             local_cpu_concurrency=int(_number(env, "LOCAL_CPU_CONCURRENCY", cls.local_cpu_concurrency, 0)),
             run_concurrency=int(_number(env, "RUN_CONCURRENCY", cls.run_concurrency, 1)),
             max_audio_seconds=_number(env, "MAX_AUDIO_SECONDS", cls.max_audio_seconds, 1),

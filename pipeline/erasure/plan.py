@@ -106,13 +106,19 @@ def _sessions(
                 continue
         sessions = {s for s in sessions if is_valid_id(s)}  # other names go with the folder
         extra = status.get_many(sessions - {r.session_id for r in rows})
-        return sessions, {learner}, rows + list(extra.values())
+        # A folder of this learner may carry a session id another learner owns (rejected as a
+        # collision): that session, its results and rows are the other learner's and stay.
+        theirs = {s for s, r in extra.items() if is_valid_id(r.learner_id) and r.learner_id != learner}
+        return sessions - theirs, {learner}, rows + [r for s, r in extra.items() if s not in theirs]
     session = target.session_id
     assert session is not None
     row = status.get(session)
-    learners = {row.learner_id} if row and row.learner_id else set()
-    with status.engine.connect() as conn:
-        learners |= set(conn.execute(sa.select(t.c.learner_id).where(t.c.session_id == session)).scalars())
+    # The owner's folder only: another learner's folder with the same id (a rejected collision) stays.
+    learners = {row.learner_id} if row and is_valid_id(row.learner_id) else set()
+    if not learners:
+        with status.engine.connect() as conn:
+            query = sa.select(t.c.learner_id).where(t.c.session_id == session)
+            learners = set(conn.execute(query).scalars())
     if not learners:
         for key in (transcript_key(session), insights_key(session)):
             try:

@@ -164,6 +164,7 @@ class _Observed:
     known: dict[str, FolderRow]  # the same folders as the registry had them
     rejected: list[Rejection]  # folders that break the contract by their names alone
     listings: int
+    present: set[str] | None = None  # with a full listing: every folder there is now
 
 
 def _observe(
@@ -177,8 +178,10 @@ def _observe(
 ) -> _Observed:
     """Phase 1: the folders that changed (every folder, with a listing) as registry rows."""
     listing_mode = feed is None or isinstance(feed, ListingFeed)
+    present: set[str] | None = None
     if listing_mode:
         uploads, rejected = group_sessions(storage.list())
+        present = {u.prefix for u in uploads} | {r.folder for r in rejected}
         twins = case_twins(uploads)  # a full listing sees every spelling of an id
         rejected += twins
         uploads = [u for u in uploads if u.prefix not in {t.folder for t in twins}]
@@ -206,7 +209,7 @@ def _observe(
             reason = exc.message if isinstance(exc, PipelineError) else f"cannot be read ({exc.strerror})"
             rejected.append(Rejection(upload.prefix, upload.learner_id, upload.session_id, reason))
     _adopt(status, rows, set(rows) - set(known))
-    return _Observed(rows, known, rejected, listings)
+    return _Observed(rows, known, rejected, listings, present)
 
 
 @dataclass
@@ -283,6 +286,8 @@ def _persist(
     """Phase 4: store the rows that changed and the rejections; the rejections new this tick, by folder."""
     registry.save(row for folder, row in seen.rows.items() if seen.known.get(folder) != row)
     status.rejections.clear(row.folder for row in ready)
+    if seen.present is not None:  # a folder deleted since it was rejected has nothing left to fix
+        status.rejections.forget_except(seen.present)
     return dict(status.rejections.record((r.folder, r.message) for r in rejected))
 
 

@@ -32,6 +32,11 @@ class DiscoveryCursor:
             return cls()
 
 
+def short_version(version: str) -> str:
+    """The content version as it appears in a run key (``<session_id>:<short version>``)."""
+    return hashlib.sha256(version.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class ReadyUpload:
     """A session folder to run now, at one content version of its media."""
@@ -46,7 +51,7 @@ class ReadyUpload:
 
     @property
     def short_version(self) -> str:
-        return hashlib.sha256(self.version.encode()).hexdigest()[:12]
+        return short_version(self.version)
 
     @property
     def run_key(self) -> str:

@@ -9,12 +9,13 @@ way. ``pipeline.status.store`` is the table; a test checks nothing else calls it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from pipeline.domain.errors import describe_failure, failure_kind
 from pipeline.domain.models import SessionState
+from pipeline.intake.tick import short_version
 from pipeline.status.store import StatusStore
 
 #: States a session is in while a run owns it (or before one starts).
@@ -90,13 +91,24 @@ def fail(status: StatusStore, session_id: str, exc: BaseException, run_id: str |
     )
 
 
-def fail_unfinished(status: StatusStore, session_ids: Sequence[str], run_id: str, error: str) -> list[str]:
+def fail_unfinished(
+    status: StatusStore,
+    session_ids: Sequence[str],
+    run_id: str,
+    error: str,
+    requested: Mapping[str, str] | None = None,
+) -> list[str]:
     """Fail (transiently: a backfill redoes them) the sessions a dead or terminated run left unfinished.
 
-    A session another run has moved on since belongs to that run now and is left alone.
+    A session another run has moved on since belongs to that run now and is left alone, and so is
+    one re-uploaded since the run was requested (``requested``: the short content version the run
+    was for, per session, from its run key): the run of its new version owns it, even while queued.
     """
     marked = []
     for session_id, current in status.get_many(session_ids).items():
+        wanted = (requested or {}).get(session_id)
+        if wanted and current.upload_version and short_version(current.upload_version) != wanted:
+            continue
         if current.state in UNFINISHED and current.run_id in (None, run_id):
             status.set_state(
                 session_id, SessionState.FAILED, error=error, error_kind="transient", run_id=run_id

@@ -21,6 +21,7 @@ from pipeline.providers.memo import Memo
 from pipeline.providers.plan import CLOUD_PROVIDERS
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.status.budget import ProviderBudget
+from pipeline.status.budget_redis import RedisProviderBudget
 from pipeline.status.store import StatusStore
 from pipeline.storage import Storage
 
@@ -50,7 +51,8 @@ class Services:
     run_id: str | None = None  # the Dagster run using these services, recorded with each state change
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     concurrency: int = 16  # sessions of one run going through their stages at once (RUN_CONCURRENCY)
-    budget: ProviderBudget | None = None  # the instance's shared provider budget (None: unlimited)
+    # the instance's shared provider budget, in the status database or Redis (None: unlimited)
+    budget: ProviderBudget | RedisProviderBudget | None = None
     priority: int = 0  # the run's dagster/priority: the budget serves higher first
     calls: CallStats = field(default_factory=CallStats)  # this run's provider requests
     local_cpu: int = field(default_factory=lambda: os.cpu_count() or 1)  # LOCAL_CPU_CONCURRENCY

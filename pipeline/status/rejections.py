@@ -62,6 +62,16 @@ class Rejections:
             with self.engine.begin() as conn:
                 conn.execute(rejections_table.delete().where(rejections_table.c.folder.in_(folders)))
 
+    def forget_except(self, folders: Iterable[str]) -> list[str]:
+        """Forget the rejections of every folder not in ``folders`` (all there are now); returns those forgotten."""
+        keep, t = set(folders), rejections_table
+        with self.engine.connect() as conn:
+            gone = sorted(set(conn.execute(sa.select(t.c.folder)).scalars()) - keep)
+        with self.engine.begin() as conn:
+            for start in range(0, len(gone), _CHUNK):
+                conn.execute(t.delete().where(t.c.folder.in_(gone[start : start + _CHUNK])))
+        return gone
+
     def list(self) -> list[RejectionRow]:
         t = rejections_table
         with self.engine.connect() as conn:

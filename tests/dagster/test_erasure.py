@@ -9,12 +9,22 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
 from dagster._core.scheduler.instigation import (
     DynamicPartitionsRequestResult,
+    InstigatorState,
+    InstigatorStatus,
     InstigatorType,
+    SensorInstigatorData,
     TickData,
     TickStatus,
 )
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from assets.views import analyst_views
 from pipeline.domain.models import SessionState
@@ -67,6 +77,29 @@ def world(
                 ],
             )
         )
+        # A sensor's cursor as the alerts sensor keeps it: undelivered messages, one naming annika.
+        location = InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="wiring.definitions"))
+        origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), "alerts_sensor")
+        outbox = {"webhook": [{"text": "session ann-s1 FAILED"}, {"text": "session bob-s1 FAILED"}]}
+        instance.add_instigator_state(
+            InstigatorState(
+                origin,
+                InstigatorType.SENSOR,
+                InstigatorStatus.RUNNING,
+                SensorInstigatorData(cursor=json.dumps({"after": 7, "outbox": outbox})),
+            )
+        )
+        for backfill_id, keys in (("bfann", ["ann-s1", "bob-s1"]), ("bfcar", ["car-s1", "car-s2"])):
+            instance.add_backfill(
+                PartitionBackfill(
+                    backfill_id,
+                    BulkActionStatus.COMPLETED_SUCCESS,
+                    from_failure=False,
+                    tags={},
+                    backfill_timestamp=time.time(),
+                    partition_names=keys,
+                )
+            )
         yield root, instance, resource
 
 
@@ -80,6 +113,8 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
         run_config=config, instance=instance, resources={"pipeline": resource}
     )
     assert dry.success and instance.has_dynamic_partition("sessions", "ann-s1")
+    said = [e.user_message for e in instance.all_logs(dry.run_id) if "erasure" in e.user_message]
+    assert any("[dry run: nothing deleted]" in line and "sessions 2" in line for line in said), said
     assert (root / "uploads" / "annika").is_dir() and (
         root / "results" / "transcripts" / "ann-s1.json"
     ).exists()
@@ -97,6 +132,10 @@ def test_erasure_job_dry_run_deletes_nothing_then_erases_every_byte(
     status = StatusStore(f"sqlite:///{root}/status.db")
     assert status.get("bob-s1").state is SessionState.DONE
     assert instance.get_materialized_partitions(PROFILE) == {"bob-s1", "car-s1", "car-s2"}
+    assert [b.backfill_id for b in instance.get_backfills()] == ["bfcar"]  # the record naming annika went
+    [state] = instance.all_instigator_state()  # the cursor keeps bobby's message only
+    cursor = json.loads(state.instigator_data.cursor)  # type: ignore[union-attr]
+    assert cursor == {"after": 7, "outbox": {"webhook": [{"text": "session bob-s1 FAILED"}]}}
     # The views' files are rewritten at once; their materializations named annika, so they are
     # missing until the automation sensor materializes them again.
     assert instance.get_latest_materialization_event(dg.AssetKey("learner_progress")) is None
@@ -135,3 +174,13 @@ def test_the_command_erases_one_session_and_is_idempotent(
     assert main(["--session", "car-s2", "--apply"]) == 2
     assert "queued or going" in capsys.readouterr().err
     assert instance.has_dynamic_partition("sessions", "car-s2") and instance.get_run_by_id(queued.run_id)
+    instance.delete_run(queued.run_id)
+    # So does a views refresh going on: it read the session's rows before and would write them back.
+    views = dg.DagsterRun(
+        job_name="__ASSET_JOB",
+        status=dg.DagsterRunStatus.STARTED,
+        asset_selection=frozenset({dg.AssetKey("learner_progress")}),
+    )
+    instance.add_run(views)
+    assert main(["--session", "car-s2", "--apply"]) == 2
+    instance.delete_run(views.run_id)

@@ -1,13 +1,16 @@
-"""The run-failure sensor: a run that fails outside the stages still leaves its session FAILED, with why."""
+"""The run failure and cancel sensors: a run that fails outside the stages or is terminated still ends its sessions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from assets.partitions import RANGE_END, RANGE_START
 from pipeline.domain.models import SessionState
+from pipeline.intake.tick import short_version
 from pipeline.status.store import StatusStore
 from sensors.failures import session_run_canceled_sensor, session_run_failure_sensor
 from tests.support.materialize import materialize_sessions, offline_resource
@@ -105,3 +108,60 @@ def test_a_terminated_batch_run_marks_the_sessions_it_never_finished(
         stopped = status.get(key)
         assert stopped.state is SessionState.FAILED and stopped.error_kind == "transient"
         assert stopped.error.startswith(f"interrupted: run {run.run_id[:8]} was terminated")
+
+
+# Where a queued run says its job comes from (required of queued runs; nothing loads it here).
+ORIGIN = RemoteJobOrigin(
+    RemoteRepositoryOrigin(
+        InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="wiring.definitions")), "__repository__"
+    ),
+    "session_job",
+)
+QUEUED = {"run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}}
+
+
+def test_a_run_terminated_while_queued_fails_its_session_unless_a_re_upload_owns_it_now(
+    tmp_path: Path, uploads_dir: Path
+) -> None:
+    """Issue 18: a run canceled from the queue; a re-upload's newer run owns the session (run_id reset)."""
+    status = StatusStore(f"sqlite:///{tmp_path}/status.db")
+    resource = offline_resource(tmp_path, uploads_dir)
+    status.register("q1", "ana", media_key="ana/q1/transcript.txt", uploaded_at=None, version="v1")
+    with dg.instance_for_test(overrides=QUEUED) as instance:
+
+        def queued(
+            version: str,
+        ) -> dg.DagsterRun:  # what the uploads sensor requests for this version, queued
+            return instance.add_run(
+                dg.DagsterRun(
+                    job_name="session_job",
+                    status=dg.DagsterRunStatus.QUEUED,
+                    remote_job_origin=ORIGIN,
+                    tags={"dagster/partition": "q1", "dagster/run_key": f"q1:{short_version(version)}"},
+                )
+            )
+
+        def cancel(run: dg.DagsterRun) -> None:  # the UI's Terminate on a queued run
+            assert run.status is dg.DagsterRunStatus.QUEUED and instance.run_coordinator.cancel_run(
+                run.run_id
+            )
+            [canceled] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_CANCELED)
+            with dg.build_run_status_sensor_context(
+                sensor_name=session_run_canceled_sensor.name,
+                dagster_event=canceled.dagster_event,
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(run.run_id),
+                resources={"pipeline": resource},
+            ) as context:
+                session_run_canceled_sensor(context)
+
+        first = queued("v1")
+        status.register("q1", "ana", media_key="ana/q1/transcript.txt", uploaded_at=None, version="v2")
+        second = queued("v2")
+        cancel(first)  # the v1 run is gone, but the session is v2's now
+        waiting = status.get("q1")
+        assert waiting.state is SessionState.UPLOADED and waiting.run_id is None
+        cancel(second)
+    stopped = status.get("q1")
+    assert stopped.state is SessionState.FAILED and stopped.run_id == second.run_id
+    assert stopped.error.startswith(f"interrupted: run {second.run_id[:8]} was terminated")

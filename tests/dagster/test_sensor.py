@@ -109,6 +109,7 @@ def test_definitions_load_with_in_process_executor(sensor) -> None:
     assert job.executor_def.name == "in_process"
     assert {s.name for s in loaded.sensors} == {
         "uploads_sensor",
+        "alerts_sensor",
         "session_run_failure_sensor",
         "session_run_canceled_sensor",
         "views_automation_sensor",

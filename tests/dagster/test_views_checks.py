@@ -94,6 +94,30 @@ def test_views_materialize_with_table_schema_and_png(processed, instance, tmp_pa
     health = pd.read_parquet(tmp_path / "results/views/pipeline_health.parquet")
     assert health["sessions_done"].sum() == 3 and len(health) == health_meta["dagster/row_count"].value
     assert (tmp_path / "results/views/pipeline_health.png").read_bytes().startswith(PNG_MAGIC)
+    checks = {(c.asset_key.to_user_string(), c.check_name): c for c in result.get_asset_check_evaluations()}
+    assert len(checks) == 6 and all(c.passed for c in checks.values()), checks
+    assert checks[("pipeline_health", "rows_match_sessions")].metadata["stored_sessions"].value == 3
+
+
+def test_view_checks_on_the_stored_views_fail_with_the_reason(processed, instance, tmp_path: Path) -> None:
+    """*Execute checks* on the views: a view whose file lost a column, or sessions, fails and says how."""
+    resource, _ = processed
+    assert dg.materialize(view_assets, instance=instance, resources={"pipeline": resource}).success
+    path = tmp_path / "results/views/learner_progress.parquet"
+    frame = pd.read_parquet(path)
+    frame[frame["learner_id"] != "ben"].drop(columns=["trend"]).to_parquet(path, index=False)
+    result = dg.materialize(
+        view_assets,
+        instance=instance,
+        resources={"pipeline": resource},
+        selection=dg.AssetSelection.checks_for_assets("learner_progress"),
+    )
+    assert result.success and not result.get_asset_materialization_events()
+    found = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    schema, rows = found["schema_unchanged"], found["rows_match_sessions"]
+    assert not schema.passed and "missing trend" in schema.description
+    assert not rows.passed and schema.severity == dg.AssetCheckSeverity.ERROR
+    assert rows.metadata["rows"].value == len(frame[frame["learner_id"] != "ben"])
 
 
 def chart_observations(instance, partition: str) -> list[dg.EventLogRecord]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from launchers.warm_runs import LAUNCHER_TAG, process_start, worker_of
+from launchers.run_workers import process_start, worker_of
+from launchers.warm_runs import LAUNCHER_TAG
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
 from tests.support.daemon import daemon_env, running_daemon, wait_for
@@ -28,7 +29,7 @@ def session_run(instance: dg.DagsterInstance, session: str) -> dg.DagsterRun | N
 
 
 def zygotes_of(parent: int) -> list[int]:
-    """The daemon's live zygote processes (children running ``launchers.warm_runs.serve``)."""
+    """The daemon's live zygote processes (children running ``launchers.zygote.serve``)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -36,7 +37,7 @@ def zygotes_of(parent: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if int(stat[1]) == parent and stat[0] != b"Z" and b"launchers.warm_runs import serve" in command:
+        if int(stat[1]) == parent and stat[0] != b"Z" and b"launchers.zygote import serve" in command:
             found.append(int(entry.name))
     return found
 

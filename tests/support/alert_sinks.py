@@ -8,8 +8,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -59,11 +59,12 @@ def webhook_sink() -> Iterator[WebhookSink]:
 @dataclass
 class SmtpSink:
     port: int
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each message as it came over the wire
 
     def bodies(self) -> list[str]:
-        return [str(m.get_payload(decode=True).decode()) for m in self.messages]  # type: ignore[union-attr]
+        return [str(m.get_content()).replace("\r\n", "\n") for m in self.messages]
 
 
 @contextmanager
@@ -76,7 +77,8 @@ def smtp_sink(auth: tuple[str, str] | None = None) -> Iterator[SmtpSink]:
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-            sink.messages.append(message_from_bytes(envelope.content))
+            sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            sink.raw.append(envelope.original_content)
             sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             return "250 OK"
 

@@ -21,6 +21,7 @@ from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
 from pipeline.stages.runner import STAGES, run_sessions
 from pipeline.stages.services import Services
 from pipeline.status.budget import ProviderBudget
+from pipeline.status.budget_redis import RedisProviderBudget
 from pipeline.status.store import StatusStore
 from pipeline.storage import LocalStorage
 
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--priority", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-retries", type=int, default=2)
+    parser.add_argument("--budget-redis", default="", help="the Redis budget at this URL, not the database's")
     parser.add_argument("sessions", nargs="+")
     args = parser.parse_args()
     status = StatusStore(args.status_db)
@@ -42,7 +44,11 @@ def main() -> None:
         speech_to_text=RuleBasedAnalyzer(),  # type: ignore[arg-type]  # text sessions only: never called
         analyzer=AnthropicAnalyzer(api_key="sk-test", base_url=args.base_url, max_retries=args.max_retries),
         concurrency=args.concurrency,
-        budget=ProviderBudget(status.engine, parse_limits(args.limits)),
+        budget=(
+            RedisProviderBudget(args.budget_redis, parse_limits(args.limits))
+            if args.budget_redis
+            else ProviderBudget(status.engine, parse_limits(args.limits))
+        ),
         priority=args.priority,
     )
     events = list(run_sessions(services, args.sessions, STAGES))

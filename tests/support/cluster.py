@@ -71,7 +71,14 @@ class Cluster:
     def __init__(self, home: Path, env: dict[str, str]) -> None:
         self.home = home
         self.port = free_port()
-        self.env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+        # PYTHONPATH: the checkout under test, also where the venv holds an editable install of another.
+        self.env = {
+            **os.environ,
+            **env,
+            "DAGSTER_HOME": str(home),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+        }
         self.processes: dict[str, subprocess.Popen] = {}
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").write_text(test_instance_yaml())
@@ -80,10 +87,15 @@ class Cluster:
         assert "port: 4000" in shipped
         self.workspace.write_text(shipped.replace("port: 4000", f"port: {self.port}"))
 
-    def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - the child holds it
         process = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self.processes[name] = process
@@ -116,14 +128,19 @@ class Cluster:
     def start_daemon(self) -> subprocess.Popen:
         return self._start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)])
 
-    def start_worker(self, name: str) -> subprocess.Popen:
+    def start_worker(
+        self, name: str, env: dict[str, str] | None = None, queue: str = "dagster"
+    ) -> subprocess.Popen:
+        """A worker process; ``env`` overrides the cluster's (another Redis URL, another code version);
+        ``queue``: another than the runs' keeps it on standby until told to consume ``dagster``."""
         return self._start(
             name,
             [
-                str(BIN / "celery"), "-A", "launchers.celery_runs", "worker", "-Q", "dagster",
+                str(BIN / "celery"), "-A", "launchers.celery_runs", "worker", "-Q", queue,
                 "--concurrency", "1", "-n", f"{name}@%h", "--loglevel", "INFO",
                 "--without-gossip", "--without-mingle",
             ],
+            env,
         )  # fmt: skip
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -20,13 +21,9 @@ def postgres_url() -> str:
     return raw
 
 
-@pytest.fixture
-def fresh_database(postgres_url: str) -> Iterator[str]:
-    """A new empty database on the test server, dropped afterwards.
-
-    A database of its own keeps Dagster's tables and the ``session_status`` rows of one test from
-    meeting another's (or a developer's), with no cleanup logic that could miss a row.
-    """
+@contextmanager
+def throwaway_database(postgres_url: str) -> Iterator[str]:
+    """A new empty database on the test server, dropped afterwards (for fixtures of any scope)."""
     name = f"test_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     try:
@@ -38,3 +35,14 @@ def fresh_database(postgres_url: str) -> Iterator[str]:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """A new empty database on the test server, dropped afterwards.
+
+    A database of its own keeps Dagster's tables and the ``session_status`` rows of one test from
+    meeting another's (or a developer's), with no cleanup logic that could miss a row.
+    """
+    with throwaway_database(postgres_url) as url:
+        yield url

@@ -20,7 +20,8 @@ import pytest
 from tests.support.cluster import free_port, spare_redis_db
 
 
-def _own_redis(tmp: Path) -> Iterator[str]:
+def own_redis(tmp: Path) -> Iterator[str]:
+    """A ``redis-server --requirepass`` on a free port (its URL has the password), stopped afterwards."""
     import redis
 
     port, password = free_port(), secrets.token_hex(12)
@@ -55,7 +56,7 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not url:
         if shutil.which("redis-server") is None:
             pytest.skip("no redis-server on PATH and no TEST_REDIS_URL; install Redis or set TEST_REDIS_URL")
-        yield from _own_redis(tmp_path_factory.mktemp("redis"))
+        yield from own_redis(tmp_path_factory.mktemp("redis"))
         return
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()

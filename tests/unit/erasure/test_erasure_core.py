@@ -16,6 +16,8 @@ from pipeline.stages.insights import analyze_session
 from pipeline.stages.pattern_profile import profile_session
 from pipeline.stages.services import Services
 from pipeline.stages.transcript import transcribe_session
+from pipeline.status.store import StatusStore
+from pipeline.storage import open_storage
 from pipeline.views.io import load_inputs, read_view
 from pipeline.views.refresh import write_cohort_patterns, write_learner_progress, write_pipeline_health
 from tests.support.erasure import ANA, ANA_2, BOB, carriers
@@ -138,6 +140,78 @@ def test_erasing_one_session_refreshes_later_snapshots_and_never_touches_a_longe
     assert (uploads_dir / "annika" / "sess10").is_dir() and not (uploads_dir / "annika" / "sess1").exists()
     assert services.status.profiles.rows("annika")  # the learner stays
     assert set(read_view(services.results, "learner_progress")["learner_id"]) == {"annika"}
+
+
+def test_a_session_id_another_learner_owns_stays_theirs(services: Services, uploads_dir: Path) -> None:
+    _session(services, uploads_dir, "bobby", "shared1", BOB, 3)
+    add_session(uploads_dir, "annika", "shared1", text=ANA)  # a collision: rejected, bobby owns shared1
+    _, report = erase(
+        ErasureTarget(learner_id="annika"),
+        uploads=services.uploads,
+        results=services.results,
+        status=services.status,
+        dry_run=False,
+    )
+    assert report.counts["sessions"] == 0 and not (uploads_dir / "annika").exists()
+    assert services.status.get("shared1").learner_id == "bobby"
+    assert services.results.exists("transcripts/shared1.json")
+    add_session(uploads_dir, "annika", "shared1", text=ANA)
+    erase(
+        ErasureTarget(session_id="shared1"),
+        uploads=services.uploads,
+        results=services.results,
+        status=services.status,
+        dry_run=False,
+    )
+    assert services.status.get("shared1") is None and not (uploads_dir / "bobby" / "shared1").exists()
+    assert (uploads_dir / "annika" / "shared1" / "transcript.txt").exists()  # not the owner's folder
+
+
+def test_erasing_a_learner_on_s3_leaves_no_object_naming_them(s3_bucket, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
+    from pipeline.providers.speech_to_text.offline import FasterWhisperSpeechToText
+
+    services = Services(
+        uploads=open_storage(s3_bucket.uri("uploads"), s3_client=s3_bucket.client),
+        results=open_storage(s3_bucket.uri("results"), s3_client=s3_bucket.client),
+        status=StatusStore(f"sqlite:///{tmp_path}/status.db"),
+        speech_to_text=FasterWhisperSpeechToText(),
+        analyzer=RuleBasedAnalyzer(),
+    )
+    for learner, session, text in (("annika", "ann-s1", ANA), ("bobby", "bob-s1", BOB)):
+        services.uploads.write_bytes(f"{learner}/{session}/transcript.txt", text.encode())
+        services.uploads.write_bytes(f"{learner}/{session}/.session.json.partial", b"{}")  # hidden too
+        services.status.register(
+            session, learner, media_key=f"{learner}/{session}/transcript.txt", uploaded_at=None
+        )
+        transcribe_session(services, session)
+        analyze_session(services, session)
+        profile_session(services, session)
+    _views(services)
+
+    def naming_annika() -> list[str]:
+        client, found = s3_bucket.client, []
+        for item in client.list_objects_v2(Bucket=s3_bucket.name).get("Contents", []):
+            data = (
+                item["Key"].encode()
+                + client.get_object(Bucket=s3_bucket.name, Key=item["Key"])["Body"].read()
+            )
+            if any(word in data for word in (b"annika", b"ann-s1", b"zanzibar")):
+                found.append(item["Key"])
+        return found
+
+    assert naming_annika()
+    erase(
+        ErasureTarget(learner_id="annika"),
+        uploads=services.uploads,
+        results=services.results,
+        status=services.status,
+        dry_run=False,
+    )
+    assert naming_annika() == []
+    assert services.results.exists("transcripts/bob-s1.json") and services.uploads.exists(
+        "bobby/bob-s1/transcript.txt"
+    )
 
 
 def test_a_session_being_processed_is_not_erased(services: Services, uploads_dir: Path) -> None:

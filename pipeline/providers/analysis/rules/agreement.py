@@ -87,6 +87,10 @@ def agreement_errors(tokens: Any) -> list[tuple[int, int]]:
             wrong = low in _PLURAL_VERBS or (tag == "VBP" and low not in ("am",) and verb.is_alpha)
         else:
             wrong = low in _SINGULAR_VERBS or tag == "VBZ"
+        edge = subject.left_edge
+        before = tokens[edge.i - 1] if edge.i > 0 else None
+        if number == "pl" and (edge.tag_ == "VBG" or (before is not None and before.tag_ == "VBG")):
+            continue  # "tracking people is dangerous": the gerund is the subject, misread
         if wrong and abs(verb.i - subject.i) <= 12:
             found.append((min(subject.i, verb.i), max(subject.i, verb.i)))
     return found

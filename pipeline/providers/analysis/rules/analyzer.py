@@ -33,6 +33,7 @@ from pipeline.providers.analysis.rules.syntax import (
     parsed_plurals,
     parsed_prepositions,
     parsed_tense,
+    parsed_word_order,
 )
 from pipeline.providers.analysis.rules.text import Detector, Doc, Finding, count_of, pick_examples
 from pipeline.providers.analysis.rules.vocabulary import (
@@ -47,7 +48,7 @@ from pipeline.providers.analysis.rules.word_order import word_order
 logger = logging.getLogger(__name__)
 
 #: Bump whenever a rule, threshold or wording changes: it is part of the insights memo key.
-RULES_VERSION = "rules-v4"
+RULES_VERSION = "rules-v5"
 MAX_INSIGHTS = 5
 #: Below this many words one slip is no pattern and no habit can be told from chance: say so.
 MIN_WORDS_TO_JUDGE = 30
@@ -65,6 +66,7 @@ DETECTORS: tuple[Detector, ...] = (
     parsed_articles,
     parsed_prepositions,
     word_order,
+    parsed_word_order,
     plurals,
     parsed_plurals,
     filler_words,

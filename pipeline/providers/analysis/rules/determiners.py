@@ -24,7 +24,7 @@ MORE_COUNTABLE = wordset(
     benefit risk threat factor report article essay letter story film song hobby event concert
     show festival holiday trip journey experience project course subject university school
     college teacher career job salary student worker employee employer boss manager customer
-    organisation organization institution hospital doctor disease illness symptom test vaccine
+    organisation organization institution hospital doctor symptom test vaccine
     camera phone computer website program programme application machine robot vehicle car"""
 )
 UNCOUNTABLE = wordset(
@@ -150,14 +150,26 @@ _OF_HEADS = wordset(
 )
 
 
+# Nouns a text may use with "a" ("a long life", "a success") that learners mostly use in general,
+# uncounted ("to age", "hunger", "commit murder", "great success"): a/an elsewhere is no evidence.
+_OFTEN_UNCOUNTED = wordset(
+    """age hunger murder crime success failure quality risk comparison poverty death violence war
+    peace change growth benefit contribution achievement solution advantage disadvantage progress
+    illness disease human"""
+)
+_ABSTRACT_SUFFIXES = ("tion", "sion", "ment", "ness", "ity", "ance", "ence", "ism", "ship", "ing")
+
+
 def _countable(noun: Any, a_nouns: set[str]) -> bool:
     lemma = noun.lower_
-    if lemma in UNCOUNTABLE:
+    if lemma in UNCOUNTABLE or lemma == "human":  # bare "human" is a plural slip: ``nouns``
         return False
-    return lemma in COUNTABLE_NOUNS or lemma in MORE_COUNTABLE or lemma in a_nouns
+    if lemma in COUNTABLE_NOUNS or lemma in MORE_COUNTABLE:
+        return True
+    return lemma in a_nouns and lemma not in _OFTEN_UNCOUNTED
 
 
-def _a_nouns(tokens: Any) -> set[str]:
+def a_nouns_of(tokens: Any) -> set[str]:
     """Nouns this transcript uses after a/an: its own evidence that they are countable."""
     return {
         t.head.lower_ for t in tokens if t.lower_ in ("a", "an") and t.dep_ == "det" and t.head.tag_ == "NN"
@@ -166,7 +178,7 @@ def _a_nouns(tokens: Any) -> set[str]:
 
 def missing_determiners(tokens: Any) -> list[tuple[int, int]]:
     """(first, last) token indices of a bare singular countable noun phrase."""
-    a_nouns = _a_nouns(tokens)
+    a_nouns = a_nouns_of(tokens)
     found = []
     for noun in tokens:
         if noun.tag_ != "NN" or not noun.is_alpha or not noun.is_lower or noun.dep_ not in _HEAD_ROLES:

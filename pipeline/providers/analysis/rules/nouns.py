@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.providers.analysis.rules.articles import COUNTABLE_NOUNS
-from pipeline.providers.analysis.rules.determiners import MORE_COUNTABLE, UNCOUNTABLE
+from pipeline.providers.analysis.rules.determiners import MORE_COUNTABLE, UNCOUNTABLE, a_nouns_of
 from pipeline.providers.analysis.rules.text import wordset
 
 _PLURAL_QUANTIFIERS = wordset("many several various numerous few both these those multiple")
@@ -22,16 +22,25 @@ _SINGULAR_DETERMINERS = wordset("every each")
 NEVER_PLURAL = wordset(
     """informations advices equipments furnitures knowledges luggages baggages homeworks evidences
     feedbacks softwares machineries staffs traffics pollutions researches vocabularies sceneries
-    jewelleries garbages rubbishes childrens peoples womens mens sheeps datas stuffs"""
+    jewelleries garbages rubbishes childrens peoples womens mens sheeps datas stuffs usages
+    infrastructures harms wrongdoings behaviours behaviors healths privacies welfares
+    transportations progresses"""
 )
 _NUMBERS = wordset(
     "two three four five six seven eight nine ten eleven twelve twenty thirty hundreds thousands"
 )
 
 
+# Countable after "many" or "other", but as often generic with no article ("to prevent disease"):
+# counted here, not by the article rule.
+_COUNTED_AFTER_QUANTITIES = wordset("disease illness")
+
+
 def _count_noun(noun: Any) -> bool:
     low = noun.lower_
-    return low not in UNCOUNTABLE and (low in COUNTABLE_NOUNS or low in MORE_COUNTABLE)
+    return low not in UNCOUNTABLE and (
+        low in COUNTABLE_NOUNS or low in MORE_COUNTABLE or low in _COUNTED_AFTER_QUANTITIES
+    )
 
 
 def _plural_quantifier(noun: Any) -> Any | None:
@@ -72,8 +81,77 @@ def _lot_of(noun: Any) -> Any | None:
     return of.head if of.head.i == of.i - 1 and noun.i - of.i <= 3 else None
 
 
+# Words before a noun that ask for a plural as "many" does, but also modify other words:
+# "more advanced method", "other device", "all student", "most country" ("such situation" is as
+# often "such a situation": left alone).
+_PLURAL_MODIFIERS = wordset("other more such different all most")
+# Before these a singular is right: "the other day", "each other", "one more time", "any other way".
+_SINGULAR_BEFORE_MODIFIER = wordset(
+    "a an the one any no each every some this that its his her my your our their"
+)
+# Nouns the subject rule reads as kinds of people or things spoken of in general ("human are").
+_GENERIC_SUBJECTS = wordset("human citizen individual person")
+
+
+def _plural_modifier(noun: Any, a_nouns: set[str]) -> Any | None:
+    """'other device', 'more advanced method', 'all student': a plural-asking word before a bare count noun."""
+    if any(c.dep_ in ("det", "poss", "nummod") and c.lower_ not in _PLURAL_MODIFIERS for c in noun.children):
+        return None
+    for q in noun.children:
+        if (
+            q.i > noun.i
+            or q.dep_ not in ("amod", "advmod", "det", "predet")
+            or q.lower_ not in _PLURAL_MODIFIERS
+        ):
+            continue
+        if q.lower_ in ("more", "most") and q.head.i != noun.i:
+            continue
+        before = noun.doc[q.i - 1].lower_ if q.i > 0 else ""
+        if before in _SINGULAR_BEFORE_MODIFIER or before in ("than", "of"):
+            return None
+        if q.lower_ == "more" and noun.lower_ in ("time", "way", "chance", "thing"):
+            return None
+        return q
+    # "more" modifying the adjective: "more advanced method".
+    for adj in noun.children:
+        if adj.dep_ == "amod" and adj.i < noun.i:
+            more = [c for c in adj.children if c.dep_ == "advmod" and c.lower_ == "more" and c.i < adj.i]
+            before = noun.doc[more[0].i - 1].lower_ if more and more[0].i > 0 else ""
+            if more and before not in _SINGULAR_BEFORE_MODIFIER and before not in ("than", "of"):
+                return more[0]
+    return None
+
+
+def _plural_verb_subject(noun: Any) -> Any | None:
+    """'sometimes machine are', 'human need': a bare singular count noun as the subject of a plural verb."""
+    if noun.dep_ != "nsubj" or any(
+        c.dep_ in ("det", "poss", "nummod", "compound", "conj") for c in noun.children
+    ):
+        return None
+    verb = noun.head
+    auxes = [c for c in verb.children if c.dep_ in ("aux", "auxpass") and c.i > noun.i]
+    finite = auxes[0] if auxes else verb
+    if finite.tag_ != "VBP" or finite.lower_ in ("am",) or finite.i - noun.i > 3:
+        return None
+    if noun.i > 0 and noun.doc[noun.i - 1].tag_ in ("DT", "PRP$", "POS", "CD", "JJ", "NN", "NNS"):
+        return None
+    return finite
+
+
+def _bare_human(noun: Any) -> bool:
+    """'helps human to live longer', 'human lived': the noun "human" alone means humans (or people)."""
+    # The tagger often reads a bare "human" as an adjective; its role in the clause says it is a noun.
+    if noun.lower_ != "human" or noun.dep_ not in ("nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos"):
+        return False
+    if any(c.dep_ in ("det", "poss", "nummod", "amod", "compound") for c in noun.children):
+        return False
+    before = noun.doc[noun.i - 1] if noun.i > 0 else None
+    return before is None or before.tag_ not in ("DT", "PRP$", "POS", "CD", "JJ", "HYPH")
+
+
 def number_errors(tokens: Any) -> list[tuple[int, int]]:
     """(first, last) token indices of a noun whose number its quantifier or its lexicon contradicts."""
+    a_nouns = a_nouns_of(tokens)
     found = []
     for noun in tokens:
         if not noun.is_alpha or not noun.is_lower:
@@ -81,14 +159,18 @@ def number_errors(tokens: Any) -> list[tuple[int, int]]:
         nxt = noun.doc[noun.i + 1] if noun.i + 1 < len(noun.doc) else None
         if nxt is not None and (nxt.tag_ in ("NN", "NNS") or nxt.text in ("-", "'s", "'")):
             continue  # a modifier ("two friend groups") or a compound ("two-hour")
-        if noun.lower_ in NEVER_PLURAL:
+        if noun.lower_ in NEVER_PLURAL or _bare_human(noun):
             found.append((noun.i, noun.i))
-        elif noun.tag_ == "NN" and _count_noun(noun):
+        elif noun.tag_ == "NN" and (_count_noun(noun) or noun.lower_ in _GENERIC_SUBJECTS):
             first = _plural_quantifier(noun) or _one_of_the(noun) or _lot_of(noun)
+            if first is None:
+                first = _plural_modifier(noun, a_nouns)
             if first is not None:
                 found.append((first.i, noun.i))
+            elif verb := _plural_verb_subject(noun):
+                found.append((noun.i, verb.i))
         elif noun.tag_ == "NNS" and noun.i > 0:
             before = noun.doc[noun.i - 1]
-            if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head is noun:
+            if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head.i == noun.i:
                 found.append((before.i, noun.i))
     return found

@@ -46,6 +46,14 @@ NO_PREPOSITION = {
     "explain": {"about"},
     "criticize": {"about"},
     "criticise": {"about"},
+    "invade": {"into"},
+    "comprise": {"of"},
+    "encounter": {"with"},
+    "penetrate": {"into"},
+    "oppose": {"to"},
+    "violate": {"against"},
+    "inhabit": {"in"},
+    "regret": {"for", "about"},
 }
 #: Heads whose complement preposition is fixed, with the prepositions they take.
 GOVERNED = {
@@ -116,6 +124,21 @@ GOVERNED = {
     "good": {"at", "for", "to", "in", "with", "about", "as", "enough", "on"},
     "excited": {"about", "by", "for", "at"},
     "disappointed": {"with", "by", "in", "about", "at"},
+    "accustomed": {"to"},
+    "harmful": {"to", "for", "in"},
+    "beneficial": {"to", "for", "in"},
+    "compatible": {"with"},
+    "consistent": {"with", "in"},
+    "superior": {"to", "in"},
+    "inferior": {"to", "in"},
+    "involved": {"in", "with"},
+    "exposed": {"to", "by", "through"},
+    "prior": {"to"},
+    "contrary": {"to"},
+    "devoted": {"to"},
+    "jealous": {"of"},
+    "ashamed": {"of"},
+    "suitable": {"for", "to", "as", "in"},
     # nouns
     "effect": {"on", "of", "upon", "in", "for"},
     "impact": {"on", "of", "upon", "in", "for"},
@@ -196,7 +219,11 @@ def preposition_errors(tokens: Any) -> list[tuple[int, int]]:
         if not _adjacent(head, prep) or prep.nbor(-1).lower_ == "face":
             continue
         if head.pos_ == "VERB" and prep.lower_ in NO_PREPOSITION.get(lemma, ()):
-            wrong = not any(c.dep_ in ("dobj", "prt") and c.i < prep.i for c in head.children)
+            # "is comprised of", "opposed to": a passive or an adjective takes the preposition.
+            passive = head.tag_ == "VBN" and (
+                head.dep_ in ("amod", "acl", "acomp") or any(c.dep_ == "auxpass" for c in head.children)
+            )
+            wrong = not passive and not any(c.dep_ in ("dobj", "prt") and c.i < prep.i for c in head.children)
         elif (
             lemma in GOVERNED
             and prep.lower_ not in GOVERNED[lemma]

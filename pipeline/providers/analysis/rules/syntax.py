@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
+from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
 from pipeline.providers.analysis.rules.text import Doc, Finding, count_of, pick_examples
+from pipeline.providers.analysis.rules.time_frame import frame_errors, mixed_tense
 
 
 def _finding(
@@ -27,14 +30,16 @@ def _finding(
     next_step: str,
 ) -> Finding | None:
     parsed = doc.parsed
-    spans = sorted({parsed.span(a, b) for a, b in token_spans})
+    # Examples in the order given (each caller lists its surest rule first), spans in text order.
+    ordered = list(dict.fromkeys(parsed.span(a, b) for a, b in token_spans))
+    spans = sorted(ordered)
     if not spans:
         return None
     return Finding(
         pattern_id=pattern_id,
         severity=severity,
         frequency=len(spans),
-        examples=pick_examples((doc.window(a, b, 1) for a, b in spans), doc.text),
+        examples=pick_examples((doc.window(a, b, 1) for a, b in ordered), doc.text),
         detail=f"{count_of(len(spans), 'time')}: {what}, e.g. '{doc.text[slice(*spans[0])]}'.",
         suggestion=suggestion,
         next_step=next_step,
@@ -68,9 +73,14 @@ def parsed_tense(doc: Doc) -> Finding | None:
     if doc.parsed is None:
         return None
     tokens = doc.parsed.tokens
+    # Without punctuation (raw ASR) the parser cannot tell where a clause ends: no clause pairs.
+    punctuated = any(c in doc.text for c in ".!?")
     return _finding(
         doc,
-        marker_errors(tokens, punctuated=any(c in doc.text for c in ".!?")) + will_in_time_clause(tokens),
+        marker_errors(tokens, punctuated=punctuated)
+        + will_in_time_clause(tokens)
+        + frame_errors(tokens, punctuated=punctuated)
+        + (mixed_tense(tokens) if punctuated else []),
         "grammar.verb_tense",
         "high",
         "verb in the wrong tense for its time",
@@ -84,9 +94,13 @@ def parsed_tense(doc: Doc) -> Finding | None:
 def parsed_articles(doc: Doc) -> Finding | None:
     if doc.parsed is None:
         return None
+    # A bare noun the number rule already explains ("other device", "machine are") is not also an article slip.
+    numbered = {b for _a, b in number_errors(doc.parsed.tokens)} | {
+        a for a, _b in number_errors(doc.parsed.tokens)
+    }
     return _finding(
         doc,
-        missing_determiners(doc.parsed.tokens),
+        [(a, b) for a, b in missing_determiners(doc.parsed.tokens) if b not in numbered],
         "grammar.articles",
         "medium",
         "singular noun without an article",
@@ -101,7 +115,10 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         return None
     return _finding(
         doc,
-        preposition_errors(doc.parsed.tokens),
+        preposition_errors(doc.parsed.tokens)
+        + phrase_errors(doc.parsed.tokens)
+        + stopping_infinitive(doc.parsed.tokens)
+        + change_of(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
         "wrong or extra preposition",
@@ -124,4 +141,21 @@ def parsed_plurals(doc: Doc) -> Finding | None:
         "one of the reasons); after every/each it is singular; information, advice and equipment "
         "have no plural.",
         "After a number or 'many', add -s; never say 'informations' or 'advices'.",
+    )
+
+
+def parsed_word_order(doc: Doc) -> Finding | None:
+    if doc.parsed is None:
+        return None
+    tokens = doc.parsed.tokens
+    return _finding(
+        doc,
+        embedded_questions(tokens, punctuated=any(c in doc.text for c in ".!?"))
+        + adverb_before_modal(tokens),
+        "grammar.word_order",
+        "medium",
+        "words in question order inside a statement, or an adverb before its modal",
+        "Inside a sentence a question keeps statement order: I know where the station is (not where "
+        "is the station); put also/only/always after can/will/must: it can also help.",
+        "After 'I know / tell me / find out where...', say subject then verb: 'where the kids are'.",
     )

@@ -12,6 +12,7 @@ from bench import (
     budget_contention,
     celery_scaling,
     celery_workers,
+    clean_stop,
     cloud_throughput,
     learner_eval,
     rules_eval,
@@ -39,6 +40,7 @@ BENCHES = {
     "cloud_throughput": cloud_throughput,
     "budget_contention": budget_contention,
     "backfill_priority": backfill_priority,
+    "clean_stop": clean_stop,
 }
 
 

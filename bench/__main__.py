@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bench import (
+    backfill_priority,
     batch_runs,
     budget_contention,
     celery_scaling,
@@ -37,6 +38,7 @@ BENCHES = {
     "celery_scaling": celery_scaling,
     "cloud_throughput": cloud_throughput,
     "budget_contention": budget_contention,
+    "backfill_priority": backfill_priority,
 }
 
 

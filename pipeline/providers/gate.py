@@ -8,13 +8,19 @@ request, the SDK's own retries included, and gives it back with the tokens the a
 Which budget, priority and counters apply is bound per thread (``bound``): the runner binds its
 run's in each of its threads, so a provider object needs no knowledge of runs. A request made with
 nothing bound (a unit test of a provider) goes straight through.
+
+``hang_up`` ends a terminated run's calls in flight: it shuts down the provider connections of the
+process (a run owns its process) so the provider sees the client leave, and refuses the run's
+further requests (the SDK's retries included) before they are sent.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +49,8 @@ class CallStats:
     calls: int = 0
     waited_seconds: float = 0.0
     rate_limited: int = 0
+    #: Set by ``hang_up``: the run was terminated, its requests are no longer sent.
+    hung_up: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, waited: float, status: int) -> None:
@@ -73,6 +81,25 @@ def bound(budget: ProviderBudget | None, priority: int, stats: CallStats) -> Ite
         _local.binding = previous
 
 
+#: Every provider connection this process opened (weakly: closed ones drop out).
+_connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+
+
+def hang_up(stats: CallStats) -> int:
+    """Stop the calls of the run counting into ``stats``: no new request is sent, and the provider
+    connections of this process are shut down (a blocked read returns at once, the provider sees the
+    client leave). Returns how many connections were shut down."""
+    stats.hung_up.set()
+    count = 0
+    for sock in list(_connections):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+            count += 1
+        except OSError:  # closed meanwhile
+            continue
+    return count
+
+
 def _retry_after(headers: Any) -> float | None:
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
@@ -99,16 +126,28 @@ def _usage(body: bytes) -> tuple[int | None, int]:
 
 def gated_http_client(provider: str, timeout: float) -> Any:
     """An ``httpx2.Client`` whose every request draws from the bound budget of ``provider``."""
+    import httpcore2
     import httpx2
+
+    class TrackedBackend(httpcore2.SyncBackend):
+        """httpcore's own backend, remembering each socket so ``hang_up`` can shut it down."""
+
+        def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
+            stream = super().connect_tcp(*args, **kwargs)
+            _connections.add(stream.get_extra_info("socket"))
+            return stream
 
     class GateTransport(httpx2.BaseTransport):
         def __init__(self) -> None:
             self.inner = httpx2.HTTPTransport(
                 limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=200)
             )
+            self.inner._pool._network_backend = TrackedBackend()  # no public parameter for it
 
         def handle_request(self, request: httpx2.Request) -> httpx2.Response:
             binding: Binding | None = getattr(_local, "binding", None)
+            if binding is not None and binding.stats.hung_up.is_set():
+                raise httpx2.ConnectError("not sent: the run was terminated", request=request)
             if binding is None or binding.budget is None:
                 response = self.inner.handle_request(request)
                 if binding is not None:

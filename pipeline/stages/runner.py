@@ -7,13 +7,15 @@ session of a learner in the run is through them, that learner's profile pass fol
 (``pipeline.stages.pattern_profile``), one pass per learner, so profiles keep the learner's order and
 each session ends DONE or FAILED on its own. A failure stops only its own session. The caller gets
 one ``StageEvent`` per session and stage as it happens, in its own thread, to record it at once;
-closing the iterator (a cancelled run) starts no new stage and waits for the calls in flight.
+closing the iterator (a cancelled run) starts no new stage and waits for the calls in flight; an
+interrupted run (terminate) hangs up its calls in flight and fails its unfinished sessions.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ from pipeline.domain.documents import profile_key
 from pipeline.domain.errors import PermanentError
 from pipeline.domain.models import PatternProfile, SessionInsights, SessionState, Transcript
 from pipeline.intake.contract import split_key
-from pipeline.providers.gate import bound
+from pipeline.providers.gate import bound, hang_up
 from pipeline.stages import lifecycle
 from pipeline.stages.insights import analyze_session
 from pipeline.stages.pattern_profile import profile_sessions
@@ -240,9 +242,19 @@ def run_sessions(
             raise
         # Interrupted (terminate): the sessions still in their stages run in pool threads, where the
         # interruption never reaches their `tracked` block, so they are failed here, as "interrupted".
-        for session_id in plan:
-            if session_id not in finished:
-                lifecycle.fail(services.status, session_id, exc, services.run_id)
+        # Their provider calls are hung up first (unpaid, not retried); the threads then end with a
+        # broken call, which they record: wait briefly for that, so "interrupted" is what stays.
+        unfinished = [s for s in plan if s not in finished]
+        stop.set()
+        hang_up(services.calls)
+        left, deadline = running, time.monotonic() + 2.0
+        while left and time.monotonic() < deadline:
+            try:
+                left -= isinstance(out.get(timeout=0.1), _Finished)
+            except queue.Empty:
+                continue
+        for session_id in unfinished:
+            lifecycle.fail(services.status, session_id, exc, services.run_id)
         raise
     finally:
         # An interrupted run (terminate, cancel) must not wait for provider calls in flight: their

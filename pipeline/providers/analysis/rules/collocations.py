@@ -3,6 +3,7 @@
 - set phrases with the wrong preposition, or one where English has none: "in the other hand" (on),
   "in the same time" (at), "on my opinion" (in), "in my point of view" (from), "in the internet"
   (on), "on the newspaper" (in), "according with" (to), "in nowadays" and "go to home" (none);
+- a noun of change with "of" before what changes: "the increase of crime" (in), "a rise of prices";
 - a verb of stopping with an infinitive where English says "from + -ing": "prevent the family to
   lose", "stop them to come", "prohibit people to smoke".
 Each span covers the phrase (or the verb through "to"), so the quote shows the slip in place.
@@ -93,7 +94,33 @@ def stopping_infinitive(tokens: Any) -> list[tuple[int, int]]:
             for c in governor.children
             if c.dep_ in ("dobj", "ccomp", "xcomp", "nsubj") and governor.i < c.i <= to.i
         ]
-        if not objects and verb.head is governor and not any(c.dep_ == "nsubj" for c in verb.children):
+        if not objects and verb.head.i == governor.i and not any(c.dep_ == "nsubj" for c in verb.children):
             continue  # "they stopped to rest": stopping in order to do something
         found.append((governor.i, to.i))
+    return found
+
+
+#: Nouns of change: the thing that changes follows "in" ("a rise in prices"); "of" takes an amount.
+CHANGE_NOUNS = wordset("increase decrease rise decline drop reduction")
+_AMOUNT_WORDS = wordset("percent per cent times half third quarter point points degree degrees")
+
+
+def change_of(tokens: Any) -> list[tuple[int, int]]:
+    """'the increase of life expectancy', 'a rise of prices': a noun of change, then 'of' + no amount."""
+    found = []
+    for of in tokens:
+        if of.lower_ != "of" or of.i == 0:
+            continue
+        noun = tokens[of.i - 1]
+        if noun.lower_ not in CHANGE_NOUNS or noun.pos_ != "NOUN" or of.head.i != noun.i:
+            continue
+        objects = [c for c in of.children if c.dep_ == "pobj"]
+        if not objects:
+            continue
+        phrase = list(objects[0].subtree)
+        if any(t.like_num or t.text == "%" or t.lower_ in _AMOUNT_WORDS for t in phrase):
+            continue  # "an increase of 5 %", "a drop of two points"
+        if objects[0].tag_ in ("NNP", "NNPS") or objects[0].lower_ in ("water", "blood", "rain"):
+            continue  # "the rise of Rome", "a drop of water"
+        found.append((noun.i, of.i))
     return found

@@ -150,11 +150,23 @@ _OF_HEADS = wordset(
 )
 
 
+# Nouns a text may use with "a" ("a long life", "a success") that learners mostly use in general,
+# uncounted ("to age", "hunger", "commit murder", "great success"): a/an elsewhere is no evidence.
+_OFTEN_UNCOUNTED = wordset(
+    """age hunger murder crime success failure quality risk comparison poverty death violence war
+    peace change growth benefit contribution achievement solution advantage disadvantage progress
+    illness disease human"""
+)
+_ABSTRACT_SUFFIXES = ("tion", "sion", "ment", "ness", "ity", "ance", "ence", "ism", "ship", "ing")
+
+
 def _countable(noun: Any, a_nouns: set[str]) -> bool:
     lemma = noun.lower_
-    if lemma in UNCOUNTABLE:
+    if lemma in UNCOUNTABLE or lemma == "human":  # bare "human" is a plural slip: ``nouns``
         return False
-    return lemma in COUNTABLE_NOUNS or lemma in MORE_COUNTABLE or lemma in a_nouns
+    if lemma in COUNTABLE_NOUNS or lemma in MORE_COUNTABLE:
+        return True
+    return lemma in a_nouns and lemma not in _OFTEN_UNCOUNTED
 
 
 def a_nouns_of(tokens: Any) -> set[str]:

@@ -104,7 +104,7 @@ def _plural_modifier(noun: Any, a_nouns: set[str]) -> Any | None:
             or q.lower_ not in _PLURAL_MODIFIERS
         ):
             continue
-        if q.lower_ in ("more", "most") and q.head is not noun:
+        if q.lower_ in ("more", "most") and q.head.i != noun.i:
             continue
         before = noun.doc[q.i - 1].lower_ if q.i > 0 else ""
         if before in _SINGULAR_BEFORE_MODIFIER or before in ("than", "of"):
@@ -138,6 +138,17 @@ def _plural_verb_subject(noun: Any) -> Any | None:
     return finite
 
 
+def _bare_human(noun: Any) -> bool:
+    """'helps human to live longer', 'human lived': the noun "human" alone means humans (or people)."""
+    # The tagger often reads a bare "human" as an adjective; its role in the clause says it is a noun.
+    if noun.lower_ != "human" or noun.dep_ not in ("nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos"):
+        return False
+    if any(c.dep_ in ("det", "poss", "nummod", "amod", "compound") for c in noun.children):
+        return False
+    before = noun.doc[noun.i - 1] if noun.i > 0 else None
+    return before is None or before.tag_ not in ("DT", "PRP$", "POS", "CD", "JJ", "HYPH")
+
+
 def number_errors(tokens: Any) -> list[tuple[int, int]]:
     """(first, last) token indices of a noun whose number its quantifier or its lexicon contradicts."""
     a_nouns = a_nouns_of(tokens)
@@ -148,20 +159,18 @@ def number_errors(tokens: Any) -> list[tuple[int, int]]:
         nxt = noun.doc[noun.i + 1] if noun.i + 1 < len(noun.doc) else None
         if nxt is not None and (nxt.tag_ in ("NN", "NNS") or nxt.text in ("-", "'s", "'")):
             continue  # a modifier ("two friend groups") or a compound ("two-hour")
-        if noun.lower_ in NEVER_PLURAL:
+        if noun.lower_ in NEVER_PLURAL or _bare_human(noun):
             found.append((noun.i, noun.i))
-        elif noun.tag_ == "NN" and _count_noun(noun):
+        elif noun.tag_ == "NN" and (_count_noun(noun) or noun.lower_ in _GENERIC_SUBJECTS):
             first = _plural_quantifier(noun) or _one_of_the(noun) or _lot_of(noun)
-            if first is None and (_count_noun(noun) or noun.lower_ in a_nouns):
+            if first is None:
                 first = _plural_modifier(noun, a_nouns)
             if first is not None:
                 found.append((first.i, noun.i))
-            elif (_count_noun(noun) or noun.lower_ in _GENERIC_SUBJECTS) and (
-                verb := _plural_verb_subject(noun)
-            ):
+            elif verb := _plural_verb_subject(noun):
                 found.append((noun.i, verb.i))
         elif noun.tag_ == "NNS" and noun.i > 0:
             before = noun.doc[noun.i - 1]
-            if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head is noun:
+            if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head.i == noun.i:
                 found.append((before.i, noun.i))
     return found

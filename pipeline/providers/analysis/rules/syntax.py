@@ -11,7 +11,7 @@ from __future__ import annotations
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
-from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
+from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
@@ -94,9 +94,13 @@ def parsed_tense(doc: Doc) -> Finding | None:
 def parsed_articles(doc: Doc) -> Finding | None:
     if doc.parsed is None:
         return None
+    # A bare noun the number rule already explains ("other device", "machine are") is not also an article slip.
+    numbered = {b for _a, b in number_errors(doc.parsed.tokens)} | {
+        a for a, _b in number_errors(doc.parsed.tokens)
+    }
     return _finding(
         doc,
-        missing_determiners(doc.parsed.tokens),
+        [(a, b) for a, b in missing_determiners(doc.parsed.tokens) if b not in numbered],
         "grammar.articles",
         "medium",
         "singular noun without an article",
@@ -113,7 +117,8 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         doc,
         preposition_errors(doc.parsed.tokens)
         + phrase_errors(doc.parsed.tokens)
-        + stopping_infinitive(doc.parsed.tokens),
+        + stopping_infinitive(doc.parsed.tokens)
+        + change_of(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
         "wrong or extra preposition",

@@ -34,7 +34,7 @@ _PAST_TAGS = frozenset({"VBD"})
 def _clause(token: Any) -> Any:
     """The verb heading the clause that ``token`` belongs to."""
     node = token
-    while node.pos_ not in ("VERB", "AUX") and node.head is not node:
+    while node.pos_ not in ("VERB", "AUX") and node.head.i != node.i:
         node = node.head
     return node
 

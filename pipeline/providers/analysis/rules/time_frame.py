@@ -62,7 +62,7 @@ def _clause_verb(token: Any) -> Any | None:
     for _ in range(8):
         if node.pos_ in ("VERB", "AUX") and node.dep_ not in ("aux", "auxpass"):
             return node
-        if node.head is node:
+        if node.head.i == node.i:
             return None
         node = node.head
     return None
@@ -179,6 +179,15 @@ def mixed_tense(tokens: Any) -> list[tuple[int, int]]:
         ta, tb = _tense(a), _tense(b)
         if ta is None or tb is None or ta == tb:
             continue
+        past = a if ta == "past" else b
+        bare = _finite(past).i == past.i  # no auxiliary: "distributed", not "did pay"
+        if (
+            bare
+            and past.dep_ == "conj"
+            and past.i + 1 < len(tokens)
+            and tokens[past.i + 1].tag_ in ("NN", "NNS")
+        ):
+            continue  # "unevenly distributed wealth": a participle before its noun, not a verb
         if (a if ta == "present" else b).lemma_ == "be" or _perfect(a) or _perfect(b):
             continue  # "it is the day when I met her"; "I have been there and noticed"
         if (

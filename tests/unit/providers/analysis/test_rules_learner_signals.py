@@ -12,11 +12,11 @@ import pytest
 from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.agreement import agreement_errors
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
-from pipeline.providers.analysis.rules.collocations import phrase_errors, stopping_infinitive
+from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.parse import parse
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
-from pipeline.providers.analysis.rules.syntax import parsed_plurals, parsed_tense
+from pipeline.providers.analysis.rules.syntax import parsed_articles, parsed_plurals, parsed_tense
 from pipeline.providers.analysis.rules.text import Doc
 from pipeline.providers.analysis.rules.time_frame import frame_errors, mixed_tense
 
@@ -38,6 +38,8 @@ FOUND = [
     (number_errors, "All student must wear a uniform.", "All student"),
     (number_errors, "I think such powerful device should be banned.", "such powerful device"),
     (number_errors, "Sometimes machine are more reliable than people.", "machine are"),
+    (number_errors, "Medicine helps human to live longer.", "human"),
+    (number_errors, "Nowadays, human lived longer than before.", "human"),
     (number_errors, "We must stop causing harms to the environment.", "harms"),
     (frame_errors, "Nowadays, people used their phones everywhere.", "Nowadays, people used"),
     (frame_errors, "Since 2005 the government builds three bridges.", "Since 2005 the government builds"),
@@ -56,6 +58,10 @@ FOUND = [
     (phrase_errors, "After school I went to home with my sister.", "went to home"),
     (stopping_infinitive, "It helps to prevent the family to lose their members.", "prevent the family to"),
     (stopping_infinitive, "The law prohibits people to smoke in bars.", "prohibits people to"),
+    (change_of, "The increase of life expectancy strains the budget.", "increase of"),
+    (change_of, "A rise of prices hurts the poor.", "rise of"),
+    (number_errors, "Every students has a locker.", "Every students"),
+    (number_errors, "We need more doctor in the villages.", "more doctor"),
     (preposition_errors, "Hackers are invading into our computers.", "invading into"),
     (preposition_errors, "The police should seriously consider about it.", "consider about"),
     (embedded_questions, "With it, parents can find out where are their kids now.", "where are their kids"),
@@ -70,6 +76,7 @@ SILENT = [
     (number_errors, "Other people agree, and more information is needed. Most water is clean."),
     (number_errors, "The machine is broken, and the person who fixes machines is away."),
     (number_errors, "He made a living as a farmer. Such a situation is rare."),
+    (number_errors, "Human rights matter, and a human being is a human."),
     (frame_errors, "Nowadays people use their phones everywhere. So far the plan has worked."),
     (frame_errors, "Since 2005 the government has built three bridges. In recent years it has grown."),
     (frame_errors, "For the past ten years I have been living in Paris. So far, so good."),
@@ -77,6 +84,7 @@ SILENT = [
     (phrase_errors, "I read it in the newspaper, went home and took the car to Home Depot's store."),
     (stopping_infinitive, "He stopped the car to look. We prevent it from happening and want them to stay."),
     (stopping_infinitive, "They try to prevent the abuse and how to report it."),
+    (change_of, "An increase of 5 % in prices, a drop of water and the rise of Rome."),
     (preposition_errors, "The team is comprised of ten people. I was opposed to it. We discussed it."),
     (embedded_questions, "Where are their kids? I know where their kids are. What is it."),
     (embedded_questions, "No matter how important it is, we wonder what the reason was."),
@@ -117,3 +125,21 @@ def test_the_finding_quotes_its_surest_rule_first(nlp) -> None:  # noqa: ANN001
     assert finding is not None and finding.frequency == 2
     assert finding.examples[0].startswith("Yesterday I go")
     assert parsed_plurals(doc) is None
+
+
+def test_a_bare_noun_the_number_rule_explains_is_not_also_an_article_slip(nlp) -> None:  # noqa: ANN001
+    """'other device' wants 'devices', not 'an other device': one slip, reported once, as number."""
+    text = "Criminals can now use other device to follow us. He is very good teacher."
+    doc = Doc(text)
+    doc.parsed = parse(nlp, doc)
+    articles, plurals = parsed_articles(doc), parsed_plurals(doc)
+    assert plurals is not None and plurals.examples[0].startswith("use other device")
+    assert articles is not None and articles.frequency == 1 and "good teacher" in articles.examples[0]
+
+
+def test_a_noun_used_with_a_elsewhere_but_mostly_uncounted_is_no_article_slip(nlp) -> None:  # noqa: ANN001
+    """'a long age' elsewhere is no evidence that 'people live to age' misses an article."""
+    text = "It was a golden age. Today more people live to old age and success comes late."
+    doc = Doc(text)
+    doc.parsed = parse(nlp, doc)
+    assert parsed_articles(doc) is None

@@ -1,0 +1,217 @@
+"""A lone upload during a backfill of ``reanalysis_job``: main from git vs this tree, each through a real daemon.
+
+Per tree, against the fake Anthropic API (official SDK, ``--backfill-latency`` s per call, 600
+requests per rolling minute, ``429`` + ``retry-after`` beyond):
+
+1. ``--backfill-sessions`` text sessions (60; ``--backfill-sessions 1000`` for the issue's figure)
+   land at once and go through the sensor's runs with model A; the first 50 are one learner's, so
+   one run of that learner keeps 50 calls in flight (``RUN_CONCURRENCY=50``): the largest resident
+   memory of one process of the daemon's tree (a run worker) is sampled meanwhile.
+2. The daemon restarts with model B (a model change: nothing is reused from the memo), and
+   ``dagster job backfill -j reanalysis_job`` is launched over every session, as docs/operations.md
+   says. Once the backfill's runs are going, one text session is uploaded by a new learner and
+   timed upload → DONE (its status row), with its run's queue time (created → started) and its
+   own time (started → ended).
+
+Goal: the lone upload DONE within the sensor interval + 5 s while the backfill runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from bench.cloud_throughput import _rss_watch
+from bench.run_start import checkout
+from pipeline.domain.models import SessionState
+from pipeline.status.store import StatusStore
+from tests.support.daemon import daemon_env, running_daemon, wait_for
+from tests.support.fake_api import FakeAPI
+from tests.support.sessions import add_session
+
+logger = logging.getLogger(__name__)
+BEFORE = "be790d7"  # main before the lone upload's run got a reserved slot
+TEXT = "Yesterday I go to the market and I buy a apple. Um, it was very very good, you know."
+BOOT = 8.0  # the daemon, its code server and the warm launcher up
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backfill-sessions", type=int, default=60, help="sessions the backfill re-analyses")
+    parser.add_argument(
+        "--backfill-latency", type=float, default=2.0, help="seconds each analysis call takes"
+    )
+    parser.add_argument("--backfill-skip-before", action="store_true", help="measure this tree only")
+
+
+def _done(status: StatusStore, keys: list[str]) -> bool:
+    rows = status.get_many(keys)
+    return len(rows) == len(keys) and all(
+        r.state in (SessionState.DONE, SessionState.FAILED) for r in rows.values()
+    )
+
+
+def measure(root: Path, args: argparse.Namespace) -> dict[str, float]:
+    count = args.backfill_sessions
+    with (
+        tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp,
+        FakeAPI(latency=args.backfill_latency, rpm=600) as fake,
+    ):
+        base = Path(tmp)
+        uploads, home = base / "uploads", base / "home"
+        uploads.mkdir()
+        env = daemon_env(
+            base, PYTHONPATH=str(root), ANALYZER_PROVIDER="anthropic", ANTHROPIC_API_KEY="sk-bench",
+            ANTHROPIC_BASE_URL=fake.anthropic_base_url, ANTHROPIC_CONFIG_DIR=str(base / "anthropic"),
+            PROVIDER_LIMITS_JSON=json.dumps({"anthropic": {"concurrency": 100, "rpm": 600,
+                                                           "input_tpm": 10**8, "output_tpm": 10**8}}),
+            RUN_CONCURRENCY="50", UPLOAD_QUIET_SECONDS="1", ANALYZER_MODEL="claude-a",
+        )  # fmt: skip
+        env.pop("SENSOR_INTERVAL_SECONDS")  # each tree's own default
+        status = StatusStore(f"sqlite:///{base}/status.db")
+        keys = [f"b{i:04d}" for i in range(count)]
+        staging = base / "staging"
+        for i, key in enumerate(keys):
+            learner = "learner-big" if i < 50 else f"learner{i % 10:02d}"
+            add_session(staging, learner, key, text=f"{TEXT} Session {key}.")
+        rss: list[int] = []
+        stop = threading.Event()
+        with running_daemon(home, env, root=root) as daemon:
+            watcher = threading.Thread(target=_rss_watch, args=(daemon.pid, stop, rss), daemon=True)
+            watcher.start()
+            time.sleep(BOOT)
+            for learner in sorted(staging.iterdir()):
+                learner.rename(uploads / learner.name)
+            wait_for(lambda: _done(status, keys), timeout=3600, what="the sessions DONE", daemon=daemon,
+                     log=home / "daemon.log")  # fmt: skip
+            stop.set()
+            watcher.join()
+            with dg.DagsterInstance.from_config(str(home)) as instance:  # a restart would interrupt a run
+                wait_for(lambda: all(r.is_finished for r in instance.get_runs()), timeout=600,
+                         what="the burst's runs ended", daemon=daemon, log=home / "daemon.log")  # fmt: skip
+        burst_in_flight = fake.max_in_flight
+        env["ANALYZER_MODEL"] = "claude-b"  # a model change: the backfill pays every call again
+        with running_daemon(home, env, root=root) as daemon:
+            time.sleep(BOOT)
+            launched = subprocess.run(
+                [str(Path(sys.executable).with_name("dagster")), "job", "backfill", "-w", "workspace.yaml",
+                 "-j", "reanalysis_job", "--noprompt", "--partitions", ",".join(keys)],
+                cwd=root, env={**os.environ, **env, "DAGSTER_HOME": str(home)}, capture_output=True,
+                text=True, timeout=300,
+            )  # fmt: skip
+            assert launched.returncode == 0, launched.stdout + launched.stderr
+            backfill_start = time.time()
+            calls_before = len(fake.calls)
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+
+                def backfill_going() -> bool:
+                    runs = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                    return any("dagster/backfill" in r.tags for r in runs) and len(fake.calls) > calls_before
+
+                wait_for(backfill_going, timeout=600, what="the backfill's runs calling", daemon=daemon,
+                         log=home / "daemon.log")  # fmt: skip
+                time.sleep(1.0)
+                dropped = time.time()
+                add_session(uploads, "lonely", "lone0", text=f"{TEXT} Alone.")
+                wait_for(lambda: _done(status, ["lone0"]), timeout=600, what="the lone upload DONE",
+                         daemon=daemon, log=home / "daemon.log")  # fmt: skip
+                lone = status.get("lone0").updated_at.timestamp() - dropped
+                wait_for(lambda: all(r.is_finished for r in instance.get_runs(dg.RunsFilter(tags={
+                    "dagster/partition": "lone0"}))), timeout=120, what="the lone upload's run ended")  # fmt: skip
+                records = [
+                    r for r in instance.get_run_records()
+                    if r.dagster_run.tags.get("dagster/partition") == "lone0"
+                ]  # fmt: skip
+                created = queued = started = budget_wait = float("nan")
+                if records and records[0].start_time and records[0].end_time:
+                    rec = records[0]
+                    queued = rec.start_time - rec.create_timestamp.timestamp()
+                    started = rec.end_time - rec.start_time
+                    created = rec.create_timestamp.timestamp() - dropped
+                    budget_wait = float(rec.dagster_run.tags.get("provider/budget_wait_seconds", "nan"))
+
+                def backfill_done() -> bool:
+                    runs = instance.get_runs(dg.RunsFilter(job_name="reanalysis_job"))
+                    backfills = instance.get_backfills()
+                    return (
+                        bool(backfills)
+                        and backfills[0].status.value != "REQUESTED"
+                        and all(r.is_finished for r in runs)
+                    )
+
+                wait_for(backfill_done, timeout=3600, what="the backfill done", daemon=daemon,
+                         log=home / "daemon.log")  # fmt: skip
+                backfill_wall = time.time() - backfill_start
+                backfill_calls = len(fake.calls) - calls_before - 1  # the lone upload's call
+                in_backfill = sum(1 for r in instance.get_runs(dg.RunsFilter(job_name="reanalysis_job")))
+        status.dispose()
+        interval = float(
+            subprocess.run([sys.executable, "-c", "from pipeline.config.settings import Settings; "
+                            "print(Settings.sensor_interval_seconds)"], cwd=root, env={**os.environ,
+                           "PYTHONPATH": str(root)}, capture_output=True, text=True, check=True).stdout
+        )  # fmt: skip
+    return {
+        "lone_s": lone,
+        "lone_created_s": created,
+        "lone_queued_s": queued,
+        "lone_run_s": started,
+        "lone_budget_wait_s": budget_wait,
+        "goal_s": interval + 5.0,
+        "backfill_s": backfill_wall,
+        "backfill_runs": in_backfill,
+        "backfill_calls": backfill_calls,
+        "burst_in_flight": burst_in_flight,
+        "max_rss_mb": max(rss, default=0) / 1024,
+    }
+
+
+NAMES = {
+    "lone_s": "lone upload -> DONE (s)",
+    "lone_created_s": "  upload -> its run created (s)",
+    "lone_queued_s": "  run created -> started (s)",
+    "lone_run_s": "  run started -> ended (s)",
+    "lone_budget_wait_s": "  of which waiting for the provider budget (s)",
+    "goal_s": "goal: sensor interval + 5 s",
+    "backfill_s": "backfill launched -> its last run ended (s)",
+    "backfill_runs": "backfill runs",
+    "backfill_calls": "backfill's provider requests",
+    "burst_in_flight": "most calls in flight, first burst",
+    "max_rss_mb": "largest process RSS, first burst (MB)",
+}
+
+
+def run(args: argparse.Namespace) -> bool:
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"after (this tree)": Path(__file__).resolve().parents[1]}
+        if not args.backfill_skip_before:
+            trees = {f"before ({BEFORE})": checkout(BEFORE, Path(tmp) / "before"), **trees}
+        for label, root in trees.items():
+            results[label] = measure(root, args)
+            logger.info("backfill_priority %s: %s", label, results[label])
+    out = [
+        f"\nbackfill priority: reanalysis_job over {args.backfill_sessions} sessions ({args.backfill_latency:.0f} s "
+        "per call, 600 requests/min), and one upload meanwhile:",
+        f"  {'':<46}" + "".join(f"{label:>22}" for label in results),
+    ]
+    for key, name in NAMES.items():
+        out.append(f"  {name:<46}" + "".join(f"{r[key]:>22.1f}" for r in results.values()))
+    sys.stdout.write("\n".join(out) + "\n")
+    after = results["after (this tree)"]
+    return after["lone_s"] <= after["goal_s"] and after["max_rss_mb"] < 1024
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    sys.exit(0 if run(parser.parse_args()) else 1)

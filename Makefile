@@ -7,6 +7,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export UPLOADS_URI ?= $(CURDIR)/data/uploads
 export RESULTS_URI ?= $(CURDIR)/data/results
 export STATUS_DB_URL ?= sqlite:///$(CURDIR)/data/status.db
+# The webserver's port: `make run PORT=3001`.
+PORT ?= 3000
 
 .PHONY: run test lint bench clean
 
@@ -24,7 +26,8 @@ run: $(STAMP)
 	mkdir -p "$(DAGSTER_HOME)" "$(UPLOADS_URI)" "$(RESULTS_URI)"
 	cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	cp -R examples/sessions/. "$(UPLOADS_URI)/"
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	# dagster dev under a supervisor: Ctrl-C or SIGTERM stops every process it started (docs/operations.md).
+	$(BIN)/python -m wiring.supervise --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,9 +28,17 @@ PREVIEW_CHARS = 600
 Metadata = dict[str, Any]
 
 
-def usage_metadata(usage: UsageCost) -> Metadata:
+def usage_metadata(usage: UsageCost, model: str) -> Metadata:
+    """Tokens, time and the estimated cost, or ``cost_usd`` null with ``cost_unknown`` saying why."""
+    if usage.cost_usd is None:
+        cost: Metadata = {
+            "cost_usd": dg.MetadataValue.null(),
+            "cost_unknown": f"no price known for model {model!r}; set its price in PRICES_JSON",
+        }
+    else:
+        cost = {"cost_usd": dg.MetadataValue.float(round(usage.cost_usd, 6))}
     return {
-        "cost_usd": dg.MetadataValue.float(round(usage.cost_usd, 6)),
+        **cost,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "latency_seconds": dg.MetadataValue.float(round(usage.latency_seconds, 3)),
@@ -54,7 +62,7 @@ def transcript_metadata(doc: Transcript) -> Metadata:
         "audio_minutes": dg.MetadataValue.float(round(doc.usage.audio_seconds / 60, 3)),
         "audio_deleted_at": doc.audio_deleted_at.isoformat() if doc.audio_deleted_at else "kept",
         **quality_metadata(doc),
-        **usage_metadata(doc.usage),
+        **usage_metadata(doc.usage, doc.model),
     }
 
 
@@ -155,7 +163,7 @@ def insights_metadata(doc: SessionInsights) -> Metadata:
         "provider": doc.provider,
         "model": doc.model,
         "prompt_version": doc.prompt_version,
-        **usage_metadata(doc.usage),
+        **usage_metadata(doc.usage, doc.model),
     }
 
 

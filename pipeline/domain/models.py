@@ -47,7 +47,8 @@ class UsageCost(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     audio_seconds: float = 0.0
-    cost_usd: float = 0.0
+    #: Estimated USD; None when no price is known for the model (unknown, which 0 would hide).
+    cost_usd: float | None = 0.0
     latency_seconds: float = 0.0
     calls: int = 0
 

@@ -1,8 +1,10 @@
-"""Estimated cost of cloud provider calls, in USD.
+"""Estimated cost of cloud provider calls, in USD, or None when no price is known.
 
-Providers report token counts, not money, so the price per model lives here. The defaults are list
-prices at the time of writing; they drift, so the resource layer can override any entry (for example
-from a ``PRICES_JSON`` environment variable) without a code change. An estimate is for dashboards and
+Providers report token counts, not money. Prices come from one maintained table, ``genai-prices``'
+bundled snapshot (``model_catalog``), with two layers on top, first match wins: the operator's
+overrides (a ``PRICES_JSON`` environment variable, applied by the resource layer without a code
+change) and the hand entries below. A model none of them prices has an unknown cost: None, logged
+as a warning naming the model, never a 0 that reads as free. An estimate is for dashboards and
 budgets, never for billing.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+
+from pipeline.providers import model_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -24,35 +28,26 @@ class Price:
     per_audio_minute: float = 0.0
 
 
-#: Keys are model names or prefixes: ``claude-haiku-4-5`` also prices ``claude-haiku-4-5-20251001``.
-DEFAULT_PRICES: dict[str, Price] = {
-    # Anthropic
-    "claude-haiku-4-5": Price(input_per_mtok=1.00, output_per_mtok=5.00),
-    "claude-3-5-haiku": Price(input_per_mtok=0.80, output_per_mtok=4.00),
-    "claude-sonnet-4-5": Price(input_per_mtok=3.00, output_per_mtok=15.00),
-    "claude-sonnet-4": Price(input_per_mtok=3.00, output_per_mtok=15.00),
-    # OpenAI text
-    "gpt-4o-mini": Price(input_per_mtok=0.15, output_per_mtok=0.60),
-    "gpt-4o": Price(input_per_mtok=2.50, output_per_mtok=10.00),
-    "gpt-4.1-mini": Price(input_per_mtok=0.40, output_per_mtok=1.60),
-    "gpt-4.1-nano": Price(input_per_mtok=0.10, output_per_mtok=0.40),
-    "gpt-4.1": Price(input_per_mtok=2.00, output_per_mtok=8.00),
-    # OpenAI speech-to-text: the published per-minute estimates (token-billed models included),
-    # applied to the locally measured duration so the estimate does not depend on the response.
+#: What the maintained table lacks or prices in units the pipeline does not measure. An entry also
+#: prices the model's dated snapshots (``gpt-4o-transcribe-2025-03-20``).
+HAND_PRICES: dict[str, Price] = {
+    # OpenAI's published per-minute estimates of its token-billed transcription models (the table
+    # prices them per audio token), applied to the locally measured duration so that the estimate
+    # does not depend on the response. whisper-1 is priced per minute by the table itself.
     "gpt-4o-mini-transcribe": Price(per_audio_minute=0.003),
     "gpt-4o-transcribe": Price(per_audio_minute=0.006),
-    "whisper-1": Price(per_audio_minute=0.006),
 }
 
 
 def price_table(overrides: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Price]:
-    """The defaults with ``overrides`` applied per model; an override may give only some fields.
+    """The hand entries with ``overrides`` applied per model; an override may give only some fields,
+    the others coming from the hand entry or else the maintained table.
 
     ``overrides`` looks like ``{"gpt-4o-mini": {"input_per_mtok": 0.15, "output_per_mtok": 0.6}}``.
     Raises ValueError on an unknown field or a negative or non-numeric value, so a typo in the
     configuration fails loudly instead of silently pricing at zero.
     """
-    table = dict(DEFAULT_PRICES)
+    table = dict(HAND_PRICES)
     allowed = {f.name for f in fields(Price)}
     for model, entry in (overrides or {}).items():
         if not isinstance(entry, Mapping):
@@ -69,35 +64,48 @@ def price_table(overrides: Mapping[str, Mapping[str, float]] | None = None) -> d
                     f"price override {model!r}.{key} must be a non-negative number, got {value!r}"
                 )
             values[key] = float(value)
-        base = table.get(model, Price())
+        base = table.get(model) or Price(**model_catalog.flat_rates(model))
         table[model] = Price(**{**{f.name: getattr(base, f.name) for f in fields(Price)}, **values})
     return table
 
 
 def lookup(model: str, prices: Mapping[str, Price]) -> Price | None:
-    """The exact entry for ``model``, else the longest key that prefixes it (dated snapshots)."""
-    if model in prices:
-        return prices[model]
-    matches = [key for key in prices if model.startswith(key)]
-    return prices[max(matches, key=len)] if matches else None
+    """The entry for ``model``, or for the model it is a dated snapshot of (``gpt-4o-2024-08-06`` is
+    priced as ``gpt-4o``). Not any prefix: an override of ``gpt-4o`` must not price ``gpt-4o-mini``."""
+    return model_catalog.entry_for(model, prices)
 
 
 def estimate_cost(
     model: str,
     *,
+    provider: str | None = None,
     input_tokens: int = 0,
     output_tokens: int = 0,
     audio_seconds: float = 0.0,
     prices: Mapping[str, Price] | None = None,
-) -> float:
-    """Estimated USD for one call's usage; 0.0 (with a warning) for a model without a price."""
-    price = lookup(model, prices if prices is not None else DEFAULT_PRICES)
-    if price is None:
-        logger.warning("no price for model %r: cost recorded as 0; add it to the price overrides", model)
-        return 0.0
-    cost = (
-        input_tokens * price.input_per_mtok / 1_000_000
-        + output_tokens * price.output_per_mtok / 1_000_000
-        + audio_seconds / 60.0 * price.per_audio_minute
-    )
+) -> float | None:
+    """Estimated USD for one call's usage: from ``prices`` (overrides and hand entries), else from the
+    maintained table (at ``provider``, e.g. ``"openai"``, when given); None, with a warning, when
+    neither prices it."""
+    price = lookup(model, prices if prices is not None else HAND_PRICES)
+    if price is not None:
+        cost: float | None = (
+            input_tokens * price.input_per_mtok / 1_000_000
+            + output_tokens * price.output_per_mtok / 1_000_000
+            + audio_seconds / 60.0 * price.per_audio_minute
+        )
+    else:
+        cost = model_catalog.cost(
+            model,
+            provider,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            audio_seconds=audio_seconds,
+        )
+    if cost is None:
+        logger.warning(
+            "no price known for model %r: its cost is recorded as unknown (not 0); set its price in PRICES_JSON",
+            model,
+        )
+        return None
     return round(cost, 8)

@@ -58,7 +58,8 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
             "from when the upload was complete (`upload_completed_at`) to the status row's last change, "
             "for DONE sessions"
         ),
-        "cost_usd": "speech-to-text plus analysis, from the stored documents' usage",
+        "cost_usd": "speech-to-text plus analysis, from the stored documents' usage (the known costs)",
+        "sessions_cost_unknown": "sessions whose cost is not known (no price for a model they used)",
     },
 }
 

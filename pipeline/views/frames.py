@@ -15,7 +15,8 @@ occurrences in it per 100 transcript words in it. The trend label, the first rul
 ``cohort_patterns``: per ISO week (of ``recorded_at``) x pattern_id, how many learners and sessions
 show it, and its share of that week's analysed sessions. ``pipeline_health``: per ISO week of
 upload, sessions DONE / FAILED / pending, the median upload -> DONE seconds (from when the upload
-was complete, ``upload_completed_at``) and the provider cost; ``health_totals`` sums it up.
+was complete, ``upload_completed_at``) and the provider cost (the known costs summed, the sessions
+with an unknown one counted); ``health_totals`` sums it up.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ SESSION_COLUMNS = {
     "upload_completed_at": "datetime64[ns, UTC]",
     "updated_at": "datetime64[ns, UTC]",
     "word_count": "Int64",
-    "cost_usd": "float64",
+    "cost_usd": "float64",  # the known part of the session's cost
+    "cost_unknown": "bool",  # a document of it has no price known
     "analysed": "bool",
 }
 PATTERN_COLUMNS = {"session_id": "string", "pattern_id": "string", "frequency": "int64"}
@@ -78,6 +80,7 @@ HEALTH_COLUMNS = {
     "sessions_pending": "int64",
     "median_upload_to_done_seconds": "float64",
     "cost_usd": "float64",
+    "sessions_cost_unknown": "int64",
 }
 
 
@@ -199,7 +202,8 @@ def cohort_patterns(sessions: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFr
 
 
 def pipeline_health(sessions: pd.DataFrame) -> pd.DataFrame:
-    """Per ISO week of upload: DONE / FAILED / pending sessions, median upload -> DONE, cost in USD.
+    """Per ISO week of upload: DONE / FAILED / pending sessions, median upload -> DONE, the known cost
+    in USD and how many sessions have a cost that is not known (no price for their model).
 
     A session's week is that of its upload (else of its recording, else of its last change);
     upload -> DONE runs from when the upload was complete (``upload_completed_at``; the sensor's
@@ -218,6 +222,7 @@ def pipeline_health(sessions: pd.DataFrame) -> pd.DataFrame:
         sessions_failed=("failed", "sum"),
         median_upload_to_done_seconds=("to_done", "median"),
         cost_usd=("cost_usd", "sum"),
+        sessions_cost_unknown=("cost_unknown", "sum"),
     )
     out["sessions_pending"] = out["sessions"] - out["sessions_done"] - out["sessions_failed"]
     return typed(out.reset_index().sort_values("week"), HEALTH_COLUMNS)
@@ -233,9 +238,17 @@ def _with_upload_to_done(sessions: pd.DataFrame) -> pd.DataFrame:
 
 
 def health_totals(sessions: pd.DataFrame) -> dict[str, float | int | None]:
-    """Over every session: DONE, FAILED, pending, the median upload -> DONE seconds, the cost in USD."""
+    """Over every session: DONE, FAILED, pending, the median upload -> DONE seconds, the known cost in
+    USD and the sessions whose cost is unknown."""
     if sessions.empty:
-        return {"done": 0, "failed": 0, "pending": 0, "median_upload_to_done_seconds": None, "cost_usd": 0.0}
+        return {
+            "done": 0,
+            "failed": 0,
+            "pending": 0,
+            "median_upload_to_done_seconds": None,
+            "cost_usd": 0.0,
+            "sessions_cost_unknown": 0,
+        }
     s = _with_upload_to_done(sessions)
     median = s["to_done"].median()
     done, failed = int(s["done"].sum()), int(s["failed"].sum())
@@ -245,4 +258,5 @@ def health_totals(sessions: pd.DataFrame) -> dict[str, float | int | None]:
         "pending": len(s) - done - failed,
         "median_upload_to_done_seconds": None if pd.isna(median) else round(float(median), 1),
         "cost_usd": round(float(s["cost_usd"].sum()), 6),
+        "sessions_cost_unknown": int(s["cost_unknown"].sum()),
     }

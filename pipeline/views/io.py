@@ -41,9 +41,12 @@ def _read(results: Storage, key: str) -> dict | None:
 def _session_rows(results: Storage, status: SessionStatus) -> tuple[dict, list[dict]]:
     transcript = _read(results, transcript_key(status.session_id))
     insights = _read(results, insights_key(status.session_id)) if transcript is not None else None
-    cost = sum(
-        float(((doc or {}).get("usage") or {}).get("cost_usd") or 0.0) for doc in (transcript, insights)
-    )
+    # A stored cost of null is unknown (no price for the model): the known part is summed, the
+    # unknown one flagged, so a view never shows 0 for a cost it does not know.
+    costs = [
+        (doc.get("usage") or {}).get("cost_usd", 0.0) for doc in (transcript, insights) if doc is not None
+    ]
+    cost = sum(float(c) for c in costs if c is not None)
     # A FAILED session's older documents (e.g. before a failed re-analysis) are not its current state.
     analysed = transcript is not None and insights is not None and status.state is not SessionState.FAILED
     recorded_at = status.recorded_at or (pd.Timestamp(transcript["recorded_at"]) if transcript else None)
@@ -57,6 +60,7 @@ def _session_rows(results: Storage, status: SessionStatus) -> tuple[dict, list[d
         "updated_at": status.updated_at,
         "word_count": (transcript or {}).get("word_count", status.word_count),
         "cost_usd": cost,
+        "cost_unknown": any(c is None for c in costs),
         "analysed": analysed,
     }
     patterns: list[dict] = []

@@ -59,3 +59,43 @@ def test_progress_lines_reach_the_run_log_without_transcript_text(
     assert warnings == []
     events = [e.dagster_event for e in instance.all_logs(result.run_id) if e.is_dagster_event]
     assert not any("did not yield or return expected outputs" in (e.message or "") for e in events)
+
+
+def test_an_unknown_price_is_unknown_in_the_log_and_the_metadata(
+    tmp_path: Path,
+    uploads_dir: Path,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from assets.sessions import build_session_assets
+    from pipeline.config.settings import Settings
+    from pipeline.providers.plan import provider_plan
+    from tests.support.fake_api import FakeAPI
+
+    add_session(uploads_dir, "ana", "p1", text=TEXT)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    monkeypatch.setenv("ANALYZER_MODEL", "my-local-model")  # in no price table
+    monkeypatch.setenv("CONTEXT_WINDOWS_JSON", '{"my-local-model": 32000}')
+    with FakeAPI() as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_base_url)
+        settings = Settings(
+            stt_provider="offline", analyzer_provider="openai", analyzer_model="my-local-model"
+        )
+        assets = build_session_assets(provider_plan(settings, openai_key="sk-test-key", anthropic_key=None))
+        instance.add_dynamic_partitions("sessions", ["p1"])
+        resource = offline_resource(tmp_path, uploads_dir, analyzer_provider="openai")
+        result = dg.materialize(
+            assets, instance=instance, resources={"pipeline": resource}, partition_key="p1"
+        )
+        assert result.success and fake.paid_calls == 1
+    [record] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("insights"), asset_partitions=["p1"]), limit=1
+    ).records
+    metadata = record.asset_materialization.metadata
+    assert metadata["cost_usd"].value is None  # null, not 0
+    assert "no price known for model 'my-local-model'" in metadata["cost_unknown"].value
+    # The warning as logged (under python_logs it is also a line of the run's log; reading it back
+    # from the event log here depended on which tests ran before in the process, so it is read here).
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pipeline.providers.pricing"]
+    assert any("'my-local-model'" in m and "unknown" in m for m in warnings), warnings

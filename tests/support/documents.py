@@ -41,12 +41,15 @@ def store_session(
     *,
     words: int = 100,
     text: str | None = None,
-    cost: float = 0.0,
+    cost: float | None = 0.0,
     state: SessionState = SessionState.DONE,
     uploaded_after: timedelta = timedelta(minutes=1),
     done_after: timedelta | None = timedelta(seconds=30),
 ) -> None:
-    """Register ``session`` and store its transcript and insights (``counts``: pattern_id -> frequency)."""
+    """Register ``session`` and store its transcript and insights (``counts``: pattern_id -> frequency).
+
+    ``cost`` is split between the two documents; None stores the analysis's as unknown (no price).
+    """
     body = text if text is not None else " ".join(["word"] * words)
     services.status.register(session, learner, media_key=None, uploaded_at=recorded_at + uploaded_after)
     transcript = Transcript(
@@ -59,7 +62,7 @@ def store_session(
         provider="text",
         model="none",
         input_sha256="0" * 64,
-        usage=UsageCost(cost_usd=cost / 2),
+        usage=UsageCost(cost_usd=0.0 if cost is None else cost / 2),
     )
     services.results.write_model(transcript_key(session), transcript)
     if counts:
@@ -75,7 +78,7 @@ def store_session(
             model="rules",
             prompt_version="v",
             input_sha256="0" * 64,
-            usage=UsageCost(cost_usd=cost / 2),
+            usage=UsageCost(cost_usd=None if cost is None else cost / 2),
         )
         services.results.write_model(insights_key(session), doc)
     services.status.set_state(session, state, recorded_at=recorded_at)

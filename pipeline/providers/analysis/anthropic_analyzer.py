@@ -101,5 +101,10 @@ class AnthropicAnalyzer(CloudAnalyzer):
             )
 
         return analyze_with_repair(
-            attempt, text=text, label="Anthropic", model=self.model, prices=self._prices
+            attempt,
+            text=text,
+            label="Anthropic",
+            model=self.model,
+            provider=self.name,
+            prices=self._prices,
         )

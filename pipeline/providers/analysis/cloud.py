@@ -56,7 +56,7 @@ class CloudAnalyzer(CloudProvider, ABC):
         super().__init__(model=model, **common)
         self._max_tokens = max_tokens
         self._max_parts = max_parts
-        self.context_window = context_window(model, context_table(context_windows))
+        self.context_window = context_window(model, context_table(context_windows), self.name)
 
     @abstractmethod
     def _instructions(self) -> str:

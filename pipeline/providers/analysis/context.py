@@ -17,30 +17,16 @@ import math
 import re
 from collections.abc import Mapping
 
+from pipeline.providers import model_catalog
+
 logger = logging.getLogger(__name__)
 
-#: Tokens a request may use, prompt and reserved output together; keys are models or prefixes.
-CONTEXT_WINDOWS: dict[str, int] = {
-    # Anthropic: 200k for every current model (Sonnet's 1M window is an opt-in beta).
-    "claude-haiku-4-5": 200_000,
-    "claude-sonnet-4": 200_000,
-    "claude-opus-4": 200_000,
-    "claude-3-7-sonnet": 200_000,
-    "claude-3-5-haiku": 200_000,
-    "claude-3-5-sonnet": 200_000,
-    # OpenAI
-    "gpt-4o-mini": 128_000,
-    "gpt-4o": 128_000,
-    "gpt-4.1": 1_047_576,
-    "gpt-4-turbo": 128_000,
-    "gpt-4": 8_192,
-    "gpt-3.5-turbo": 16_385,
-    "gpt-5": 272_000,  # 400k in all, but at most 272k of input
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4-mini": 200_000,
+#: Input caps the maintained table (``model_catalog``) does not record, by model prefix: its windows
+#: are the largest a request may take, these the input part of it where that is smaller.
+INPUT_CAPS: dict[str, int] = {
+    "gpt-5": 272_000,  # a 400k window in all, but at most 272k of input (gpt-5, -mini, -nano, 5.x)
 }
-#: For a model in no table: small enough for most models served today, so it fails safe.
+#: For a model no table knows: small enough for most models served today, so it fails safe.
 DEFAULT_CONTEXT_TOKENS = 32_000
 
 _ASCII_RUN = re.compile(r"[A-Za-z0-9]+")
@@ -51,11 +37,11 @@ _WORD = re.compile(r"\S+\s*")
 
 
 def context_table(overrides: Mapping[str, object] | None = None) -> dict[str, int]:
-    """The defaults with ``overrides`` (``{"model-or-prefix": tokens}``) on top.
+    """The overrides (``{"model": tokens}``, from ``CONTEXT_WINDOWS_JSON``), checked.
 
     Raises ValueError on a value that is not a positive integer, so a typo fails loudly.
     """
-    table = dict(CONTEXT_WINDOWS)
+    table: dict[str, int] = {}
     for model, tokens in (overrides or {}).items():
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
             raise ValueError(
@@ -65,19 +51,22 @@ def context_table(overrides: Mapping[str, object] | None = None) -> dict[str, in
     return table
 
 
-def context_window(model: str, table: Mapping[str, int]) -> int:
-    """The entry for ``model``, else the longest key prefixing it (dated snapshots), else the default."""
-    if model in table:
-        return table[model]
-    matches = [key for key in table if model.startswith(key)]
-    if matches:
-        return table[max(matches, key=len)]
-    logger.warning(
-        "no context window known for model %r: assuming %d tokens; set it in CONTEXT_WINDOWS_JSON",
-        model,
-        DEFAULT_CONTEXT_TOKENS,
-    )
-    return DEFAULT_CONTEXT_TOKENS
+def context_window(model: str, overrides: Mapping[str, int], provider: str | None = None) -> int:
+    """Tokens a request to ``model`` may use: its override (or its dated snapshot's), else the
+    maintained table's window (at ``provider`` when given) within ``INPUT_CAPS``, else the default."""
+    overridden = model_catalog.entry_for(model, overrides)
+    if overridden is not None:
+        return overridden
+    window = model_catalog.context_window(model, provider)
+    if window is None:
+        logger.warning(
+            "no context window known for model %r: assuming %d tokens; set it in CONTEXT_WINDOWS_JSON",
+            model,
+            DEFAULT_CONTEXT_TOKENS,
+        )
+        return DEFAULT_CONTEXT_TOKENS
+    caps = [cap for prefix, cap in INPUT_CAPS.items() if model.startswith(prefix)]
+    return min([window, *caps])
 
 
 def estimate_tokens(text: str) -> int:

@@ -77,7 +77,7 @@ def validate_output(output: object) -> SessionAnalysis:
 
 
 def analyze_with_repair(
-    attempt: AttemptFn, *, text: str, label: str, model: str, prices: Mapping[str, Price]
+    attempt: AttemptFn, *, text: str, label: str, model: str, provider: str, prices: Mapping[str, Price]
 ) -> AnalysisResult:
     """Call, validate, repair at most once, enforce verbatim examples; usage summed over attempts."""
     started = time.monotonic()
@@ -99,7 +99,9 @@ def analyze_with_repair(
     usage = UsageCost(
         input_tokens=tokens_in,
         output_tokens=tokens_out,
-        cost_usd=estimate_cost(model, input_tokens=tokens_in, output_tokens=tokens_out, prices=prices),
+        cost_usd=estimate_cost(
+            model, provider=provider, input_tokens=tokens_in, output_tokens=tokens_out, prices=prices
+        ),
         latency_seconds=time.monotonic() - started,
         calls=len(attempts),
     )

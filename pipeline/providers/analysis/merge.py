@@ -11,7 +11,7 @@ request would have ranked them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import chain, zip_longest
 
 from pipeline.domain.models import Insight, PatternCount, SessionAnalysis, UsageCost
@@ -86,13 +86,19 @@ def merge_analyses(analyses: Sequence[SessionAnalysis], *, model: str) -> Sessio
     )
 
 
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of the parts' costs, or None (unknown) when any part's is."""
+    known = list(costs)
+    return None if any(c is None for c in known) else round(sum(c or 0.0 for c in known), 8)
+
+
 def merge_results(results: Sequence[AnalysisResult], *, model: str) -> AnalysisResult:
     """``merge_analyses`` of the parts, with their usage (tokens, cost, calls, time) summed."""
     usages = [r.usage for r in results]
     usage = UsageCost(
         input_tokens=sum(u.input_tokens for u in usages),
         output_tokens=sum(u.output_tokens for u in usages),
-        cost_usd=round(sum(u.cost_usd for u in usages), 8),
+        cost_usd=total_cost(u.cost_usd for u in usages),
         latency_seconds=sum(u.latency_seconds for u in usages),
         calls=sum(u.calls for u in usages),
     )

@@ -78,4 +78,6 @@ class OpenAIAnalyzer(CloudAnalyzer):
                 reply=reply,
             )
 
-        return analyze_with_repair(attempt, text=text, label="OpenAI", model=self.model, prices=self._prices)
+        return analyze_with_repair(
+            attempt, text=text, label="OpenAI", model=self.model, provider=self.name, prices=self._prices
+        )

@@ -96,7 +96,9 @@ class OpenAISpeechToText(CloudProvider):
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             audio_seconds=duration,
-            cost_usd=estimate_cost(self.model, audio_seconds=duration, prices=self._prices),
+            cost_usd=estimate_cost(
+                self.model, provider=self.name, audio_seconds=duration, prices=self._prices
+            ),
             latency_seconds=time.monotonic() - started,
             calls=len(pieces),
         )

@@ -166,6 +166,20 @@ def test_upload_to_done_runs_from_when_the_upload_was_complete(services: Service
     assert health_totals(inputs.sessions.head(0))["median_upload_to_done_seconds"] is None
 
 
+def test_health_sums_the_known_costs_and_counts_the_unknown(services: Services) -> None:
+    store_session(services, "ana", "a1", T0, {TENSE: 1}, cost=0.02)
+    store_session(services, "ana", "a2", T0 + DAY, {TENSE: 1}, cost=None)  # analysis priced: unknown
+    store_session(services, "ben", "b1", T0 + DAY, {FILLER: 1}, cost=None)
+    inputs = load_inputs(services.results, services.status)
+    unknown = dict(zip(inputs.sessions["session_id"], inputs.sessions["cost_unknown"], strict=True))
+    assert unknown == {"a1": False, "a2": True, "b1": True}
+    health = pipeline_health(inputs.sessions).set_index("week")
+    assert health.loc["2026-W02", "cost_usd"] == pytest.approx(0.02)  # not 0 for all, not NaN
+    assert health.loc["2026-W02", "sessions_cost_unknown"] == 2
+    totals = health_totals(inputs.sessions)
+    assert (totals["cost_usd"], totals["sessions_cost_unknown"]) == (pytest.approx(0.02), 2)
+
+
 def test_views_read_from_and_write_to_s3(s3_bucket, tmp_path) -> None:
     from pipeline.status.store import StatusStore
     from pipeline.storage import open_storage

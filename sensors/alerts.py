@@ -135,6 +135,8 @@ def _check_events(instance: dg.DagsterInstance, ended: list[dg.EventLogRecord]) 
                 continue
             if evaluation.severity is not dg.AssetCheckSeverity.ERROR:
                 continue
+            if "failed_stage" in evaluation.metadata:
+                continue  # a failed session's checks: its run's alert already tells that session
             events.append(
                 CheckFailed(
                     evaluation.asset_key.to_user_string(),

@@ -78,4 +78,6 @@ def test_the_article_finding_quotes_the_article_slip(nlp) -> None:  # noqa: ANN0
     finding = parsed_articles(doc)
     assert finding is not None and finding.frequency == 2
     assert all(e in text for e in finding.examples)
-    assert any("an evidence" in e for e in finding.examples) and any("the safety" in e for e in finding.examples)
+    assert any("an evidence" in e for e in finding.examples) and any(
+        "the safety" in e for e in finding.examples
+    )

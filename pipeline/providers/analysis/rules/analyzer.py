@@ -48,7 +48,7 @@ from pipeline.providers.analysis.rules.word_order import word_order
 logger = logging.getLogger(__name__)
 
 #: Bump whenever a rule, threshold or wording changes: it is part of the insights memo key.
-RULES_VERSION = "rules-v5"
+RULES_VERSION = "rules-v6"
 MAX_INSIGHTS = 5
 #: Below this many words one slip is no pattern and no habit can be told from chance: say so.
 MIN_WORDS_TO_JUDGE = 30

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
@@ -98,14 +99,18 @@ def parsed_articles(doc: Doc) -> Finding | None:
     numbered = {b for _a, b in number_errors(doc.parsed.tokens)} | {
         a for a, _b in number_errors(doc.parsed.tokens)
     }
+    tokens = doc.parsed.tokens
     return _finding(
         doc,
-        [(a, b) for a, b in missing_determiners(doc.parsed.tokens) if b not in numbered],
+        counted_uncountable(tokens)
+        + extra_the(tokens)
+        + [(a, b) for a, b in missing_determiners(tokens) if b not in numbered],
         "grammar.articles",
         "medium",
-        "singular noun without an article",
+        "article missing before a countable noun, or one before a noun meant in general",
         "One thing that can be counted needs a/an, the, or my/this in front: he is a teacher, "
-        "I bought a new car, the government should act.",
+        "I bought a new car, the government should act. A noun meant in general takes none "
+        "(society has changed, to protect privacy), nor does one never counted (evidence, progress).",
         "Before one countable thing (car, teacher, problem) say 'a' or 'the'.",
     )
 

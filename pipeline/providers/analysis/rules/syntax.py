@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors
-from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the
+from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the, such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
@@ -106,7 +106,7 @@ def parsed_articles(doc: Doc) -> Finding | None:
     tokens = doc.parsed.tokens
     return _finding(
         doc,
-        counted_uncountable(tokens) + extra_the(tokens),
+        counted_uncountable(tokens) + extra_the(tokens) + such_without_a(tokens),
         "grammar.articles",
         "medium",
         "article missing before a countable noun, or one before a noun meant in general",

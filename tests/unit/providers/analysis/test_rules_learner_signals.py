@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.article_use import such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.nouns import number_errors
@@ -36,7 +37,7 @@ FOUND = [
     (number_errors, "Criminals can now use other device to follow us.", "other device"),
     (number_errors, "The police have more advanced method to catch them.", "more advanced method"),
     (number_errors, "All student must wear a uniform.", "All student"),
-    (number_errors, "I think such powerful device should be banned.", "such powerful device"),
+    (such_without_a, "I think such powerful device should be banned.", "such powerful device"),
     (number_errors, "Sometimes machine are more reliable than people.", "machine are"),
     (number_errors, "Medicine helps human to live longer.", "human"),
     (number_errors, "Nowadays, human lived longer than before.", "human"),

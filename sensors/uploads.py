@@ -12,6 +12,7 @@ from pipeline.intake.discovery import discover
 from pipeline.intake.registry import UploadRegistry
 from pipeline.intake.tick import DiscoveryCursor
 from pipeline.stages import lifecycle
+from wiring.jobs import LANE_TAG, LIVE_LANE
 from wiring.resources import PipelineResource
 
 if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the class
@@ -36,6 +37,7 @@ def run_request(run: RunBatch) -> dg.RunRequest:
         else {"learners": str(len(run.learner_ids))}
     )
     tags["dagster/priority"] = LIVE_PRIORITY
+    tags[LANE_TAG] = LIVE_LANE  # session_job's own tag says bulk: the sensor's runs may take the kept slot
     if len(run.uploads) == 1:
         return dg.RunRequest(run_key=run.run_key, partition_key=run.session_ids[0], tags=tags)
     return dg.RunRequest(

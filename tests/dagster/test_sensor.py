@@ -151,11 +151,12 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
     # Spread over the 4 run slots (15 sessions, batches of up to 4, balanced: each learner to the
     # lightest batch), each learner's sessions in one batch and in order; a batch of one learner is
     # tagged with it (one run at a time per learner).
+    live = {"dagster/priority": "10", "speaking/lane": "live"}  # before backfills, in the kept slot too
     assert runs == {
-        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0", "dagster/priority": "10"},
-        ("b1", "b4", "b7", "one-dan"): {"learners": "2", "dagster/priority": "10"},
-        ("b2", "b5", "b8", "one-eve"): {"learners": "2", "dagster/priority": "10"},
-        ("one-ana", "one-ben", "one-cat"): {"learners": "3", "dagster/priority": "10"},
+        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0", **live},
+        ("b1", "b4", "b7", "one-dan"): {"learners": "2", **live},
+        ("b2", "b5", "b8", "one-eve"): {"learners": "2", **live},
+        ("one-ana", "one-ben", "one-cat"): {"learners": "3", **live},
     }
     assert len(keys) == 15
     assert "15 session(s) ready" in log and "batched 4 run(s) / 15 session(s), 0 waiting, 0 rejected" in log
@@ -164,6 +165,7 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
     [request] = lone.run_requests
     assert request.partition_key == "lone" and request.tags["learner_id"] == "ana"
     assert RANGE_START not in request.tags and request.tags["dagster/priority"] == "10"  # before backfills
+    assert request.tags["speaking/lane"] == "live"  # may take the run slot kept from bulk runs
 
 
 def test_a_burst_while_runs_go_is_spread_over_every_run_slot(

@@ -91,6 +91,16 @@ def agreement_errors(tokens: Any) -> list[tuple[int, int]]:
         before = tokens[edge.i - 1] if edge.i > 0 else None
         if number == "pl" and (edge.tag_ == "VBG" or (before is not None and before.tag_ == "VBG")):
             continue  # "tracking people is dangerous": the gerund is the subject, misread
+        if (
+            number == "sg"
+            and tag == "VBP"
+            and subject.tag_ == "NN"
+            and verb.i == subject.i + 1
+            and not any(c.dep_ in ("dobj", "ccomp", "xcomp", "attr", "acomp") for c in verb.children)
+            and verb.i + 1 < len(tokens)
+            and tokens[verb.i + 1].dep_ in ("prep", "agent")
+        ):
+            continue  # "the money spend on health", "life span rise from 45": a participle or past slip
         if wrong and abs(verb.i - subject.i) <= 12:
             found.append((min(subject.i, verb.i), max(subject.i, verb.i)))
     return found

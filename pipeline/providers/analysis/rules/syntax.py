@@ -9,7 +9,7 @@ analyzer could not load its model) they stay silent.
 from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
-from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.agreement import agreement_errors, relative_errors, there_be_errors
 from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the, such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
@@ -57,7 +57,7 @@ def parsed_agreement(doc: Doc) -> Finding | None:
         return None
     tokens = doc.parsed.tokens
     spans = []
-    for a, b in agreement_errors(tokens):
+    for a, b in there_be_errors(tokens) + relative_errors(tokens) + agreement_errors(tokens):
         verb = tokens[b] if tokens[b].pos_ in ("VERB", "AUX") else tokens[a]
         # "then he forgive him" in a story told in the past is a tense slip, not agreement.
         if not (verb.tag_ == "VBP" and past_narrative(tokens, verb.i)):

@@ -6,7 +6,8 @@ is there but should not be is as common, and two shapes of it are sure enough to
 - "the" before an abstract noun used in general, with nothing after it that says which one: "the
   society needs rules", "to protect the privacy" (but "the society of Singapore", "the privacy of
   users", "the whole society" and "the same safety" say which one and stay silent);
-- "a"/"an" before a noun English does not count: "an evidence", "a progress", "a safe security".
+- "a"/"an" before a noun English does not count: "an evidence", "a progress", "a safe security";
+- "such" before a bare singular countable noun, which wants "such a": "in such situation".
 
 Each noun list is short and curated: a noun joins it only when its general use takes no article
 (``GENERIC_NOUNS``) or it has no countable sense in everyday English (``NEVER_COUNTED``).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.providers.analysis.rules.determiners import countable
 from pipeline.providers.analysis.rules.text import wordset
 
 # Abstract nouns that, meant in general, take no article ("society has changed", "for safety").
@@ -70,4 +72,21 @@ def counted_uncountable(tokens: Any) -> list[tuple[int, int]]:
         if noun.i + 1 < len(tokens) and tokens[noun.i + 1].tag_ in ("NN", "NNS"):
             continue  # "a security guard", "a news agency"
         found.append((det.i, noun.i))
+    return found
+
+
+def such_without_a(tokens: Any) -> list[tuple[int, int]]:
+    """(first, last) token indices of 'such' + a bare singular countable noun ('in such situation')."""
+    found = []
+    for such in tokens:
+        if such.lower_ != "such" or such.dep_ not in ("amod", "det", "predet"):
+            continue
+        noun = such.head
+        if noun.tag_ != "NN" or noun.i <= such.i or not countable(noun):
+            continue
+        if any(c.dep_ in ("det", "poss") for c in noun.children) or tokens[such.i + 1].lower_ in ("a", "an"):
+            continue
+        if noun.i + 1 < len(tokens) and tokens[noun.i + 1].tag_ in ("NN", "NNS"):
+            continue
+        found.append((such.i, noun.i))
     return found

@@ -81,3 +81,12 @@ def test_the_article_finding_quotes_the_article_slip(nlp) -> None:  # noqa: ANN0
     assert any("an evidence" in e for e in finding.examples) and any(
         "the safety" in e for e in finding.examples
     )
+
+
+def test_such_before_a_bare_countable_noun_wants_such_a(nlp) -> None:  # noqa: ANN001
+    from pipeline.providers.analysis.rules.article_use import such_without_a
+
+    assert quoted(nlp, such_without_a, "In such situation, the police cannot help.") == ["such situation"]
+    assert (
+        quoted(nlp, such_without_a, "In such a situation we wait. Such problems and such information.") == []
+    )

@@ -15,7 +15,6 @@ from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, 
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
-from pipeline.providers.analysis.rules.narrative import narrative_slips
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
@@ -86,8 +85,7 @@ def parsed_tense(doc: Doc) -> Finding | None:
         doc,
         marker_errors(tokens, punctuated=punctuated)
         + will_in_time_clause(tokens)
-        + frame_errors(tokens, punctuated=punctuated)
-        + (narrative_slips(tokens) if punctuated else []),
+        + frame_errors(tokens, punctuated=punctuated),
         "grammar.verb_tense",
         "high",
         "verb in the wrong tense for its time",

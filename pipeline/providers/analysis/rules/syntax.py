@@ -14,6 +14,7 @@ from pipeline.providers.analysis.rules.article_use import counted_uncountable, e
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
+from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
@@ -125,13 +126,15 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         doc,
         preposition_errors(doc.parsed.tokens)
         + phrase_errors(doc.parsed.tokens)
+        + missing_prepositions(doc.parsed.tokens)
         + stopping_infinitive(doc.parsed.tokens)
         + change_of(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
-        "wrong or extra preposition",
+        "wrong, extra or missing preposition",
         "Learn verbs, adjectives and nouns with their preposition: depend on, interested in, the effect "
-        "on; no preposition after discuss, mention, reach or enter; in 2010, in May, on Monday.",
+        "on, listen to, wait for, agree with; no preposition after discuss, mention, reach or enter; "
+        "in 2010, in May, on Monday.",
         "Say 'depend on', 'interested in', 'discuss it' (no 'about'): learn each word with its preposition.",
     )
 

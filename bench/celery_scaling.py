@@ -97,8 +97,17 @@ def backend_cpu(database_url: str) -> Iterator[dict[str, float]]:
                     last[pid] = max(last.get(pid, 0.0), now)
                 initial = False
 
+    def counters() -> tuple[int, float]:
+        """Connections opened to the database so far, and its backends' time in statements (ms)."""
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT sessions, active_time FROM pg_stat_database WHERE datname = %s", (name,)
+            ).one()
+        return int(row[0]), float(row[1])
+
     with engine.connect() as conn:  # the postmaster: its reaped children's CPU includes every backend's
         data_dir = conn.exec_driver_sql("SHOW data_directory").scalar_one()
+    sessions_before, active_before = counters()
     postmaster = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
     server_before = cpu_seconds(postmaster)
     thread = threading.Thread(target=sample, daemon=True)
@@ -108,9 +117,12 @@ def backend_cpu(database_url: str) -> Iterator[dict[str, float]]:
     finally:
         stop.set()
         thread.join(timeout=5)
-        engine.dispose()
         result["cpu_s"] = sum(last[pid] - first.get(pid, 0.0) for pid in last)
         result["server_cpu_s"] = cpu_seconds(postmaster) - server_before
+        sessions_after, active_after = counters()
+        result["connections"] = sessions_after - sessions_before - 2  # less the sampler's and counters()' own
+        result["active_s"] = (active_after - active_before) / 1000
+        engine.dispose()
 
 
 def measure(workers: int, sessions: int, postgres: str, redis_url: str) -> dict[str, float]:
@@ -142,7 +154,9 @@ def measure(workers: int, sessions: int, postgres: str, redis_url: str) -> dict[
                 for i in range(workers):
                     cluster.start_worker(f"worker{i + 1}")
                 daemon = cluster.start_daemon()
-                time.sleep(10 + workers)  # daemon and workers up: time the runs, not the boot
+                for i in range(workers):  # time the runs, not the boot
+                    cluster.wait_ready(f"worker{i + 1}", timeout=300)
+                time.sleep(10)  # the daemon's first ticks
                 keys = [f"cs{i:03d}" for i in range(sessions)]
                 processes = {"daemon": daemon.pid, "code server": cluster.processes["code_server"].pid}
                 processes |= {
@@ -181,6 +195,8 @@ def measure(workers: int, sessions: int, postgres: str, redis_url: str) -> dict[
         "workers_cpu_s": sum(v for name, v in used.items() if name.startswith("worker")),
         "postgres_cpu_s": postgres_cpu["cpu_s"],
         "postgres_server_cpu_s": postgres_cpu["server_cpu_s"],
+        "postgres_connections": postgres_cpu["connections"],
+        "postgres_active_s": postgres_cpu["active_s"],
     }
 
 
@@ -196,7 +212,9 @@ def run(args: argparse.Namespace) -> bool:
                 f"{workers} worker(s): {r['per_minute']:6.1f} sessions/min ({sessions} sessions DONE in "
                 f"{r['wall_s']:.1f} s, {r['runs']:.0f} runs, {r['paid']:.0f} paid calls); CPU per run: daemon "
                 f"{r['daemon_cpu_s'] / r['runs']:.2f} s, workers {r['workers_cpu_s'] / r['runs']:.2f} s, code server {r['code_server_cpu_s'] / r['runs']:.2f} s, "
-                f"PostgreSQL {r['postgres_cpu_s'] / r['runs']:.2f}-{r['postgres_server_cpu_s'] / r['runs']:.2f} s; "
+                f"PostgreSQL {r['postgres_cpu_s'] / r['runs']:.2f}-{r['postgres_server_cpu_s'] / r['runs']:.2f} s "
+                f"({r['postgres_connections'] / r['runs']:.0f} connections opened, "
+                f"{r['postgres_active_s'] / r['runs']:.2f} s in statements); "
                 f"per session: daemon {r['daemon_cpu_s'] / sessions:.3f} s, PostgreSQL "
                 f"{r['postgres_cpu_s'] / sessions:.3f}-{r['postgres_server_cpu_s'] / sessions:.3f} s "
                 f"(own database's backends sampled - whole server, shared with other tests) "

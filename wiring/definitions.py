@@ -44,3 +44,9 @@ def defs() -> dg.Definitions:
         resources={"pipeline": PipelineResource(), "alerts": alerts_resource(os.environ)},
         executor=dg.in_process_executor,
     )
+
+
+def preload_for_runs() -> list[str]:
+    """What a process that forks its runs (a Celery worker, ``launchers.celery_worker``) loads once
+    before the fork: the configured providers' SDKs, the model table, the kept S3 session."""
+    return PipelineResource().preload()

@@ -6,7 +6,9 @@ read when a run or sensor tick starts, never at import. API keys come only throu
 
 from __future__ import annotations
 
+import mimetypes
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -15,7 +17,7 @@ from pydantic import PrivateAttr
 
 from pipeline.config.limits import parse_limits
 from pipeline.config.settings import ConfigError, Settings
-from pipeline.providers.factory import build_analyzer, build_speech_to_text
+from pipeline.providers.factory import build_analyzer, build_speech_to_text, preload
 from pipeline.providers.speech_to_text import SpeechToText
 from pipeline.stages.services import Services
 from pipeline.status.budget import ProviderBudget
@@ -35,6 +37,31 @@ _OVERRIDES = {
     "audio_retention": "AUDIO_RETENTION",
     "quiet_seconds": "UPLOAD_QUIET_SECONDS",
 }
+
+
+#: One boto3 session per set of AWS_* variables, shared by the process's S3 clients (see ``s3_client``).
+_boto_sessions: dict[tuple[tuple[str, str], ...], Any] = {}
+_boto_lock = threading.Lock()
+
+
+def s3_client() -> Any:
+    """An S3 client as ``dagster_aws``' ``S3Resource()`` makes one (AWS_ENDPOINT_URL, AWS_REGION, the
+    credential chain, 5 attempts), from a boto3 session the process keeps.
+
+    A new session loads botocore's S3 model again (~0.15-0.25 CPU-second a client); from a kept one
+    a client costs ~0.01 s. Sessions hold no connections (each client has its own pool), so one made
+    before a fork serves the forked processes too; sessions are not thread-safe, hence the lock. A
+    change of any AWS_* variable gets a session of its own.
+    """
+    import boto3
+    from dagster_aws.utils import construct_boto_client_retry_config
+
+    key = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("AWS_")))
+    with _boto_lock:
+        session = _boto_sessions.get(key)
+        if session is None:
+            session = _boto_sessions[key] = boto3.session.Session()
+        return session.client("s3", config=construct_boto_client_retry_config(5))
 
 
 class _Lazy:
@@ -64,6 +91,7 @@ class PipelineResource(dg.ConfigurableResource):
     _settings: Settings | None = PrivateAttr(default=None)
     _services: Services | None = PrivateAttr(default=None)
     _status: StatusStore | None = PrivateAttr(default=None)
+    _s3: Any = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
         """The environment's settings with this resource's fields on top, validated alike (once per run or tick)."""
@@ -78,10 +106,9 @@ class PipelineResource(dg.ConfigurableResource):
 
     def _storage(self, uri: str) -> Storage:
         if uri.startswith("s3://"):
-            from dagster_aws.s3 import S3Resource
-
-            # S3Resource with no arguments honours AWS_ENDPOINT_URL, AWS_REGION and the credential chain.
-            return open_storage(uri, s3_client=S3Resource().get_client())
+            if self._s3 is None:
+                self._s3 = s3_client()  # one for uploads and results: boto3 clients are thread-safe
+            return open_storage(uri, s3_client=self._s3)
         return open_storage(uri)
 
     def status_store(self) -> StatusStore:
@@ -128,6 +155,18 @@ class PipelineResource(dg.ConfigurableResource):
                 budget=self._budget(settings),
             )
         return self._services
+
+    def preload(self) -> list[str]:
+        """Import what this environment's providers load on first use (see ``factory.preload``)."""
+        settings = self.settings()
+        anthropic_key = dg.EnvVar("ANTHROPIC_API_KEY").get_value() or None
+        openai_key = dg.EnvVar("OPENAI_API_KEY").get_value() or None
+        loaded = preload(settings, anthropic_key, openai_key)
+        if "s3://" in settings.uploads_uri + settings.results_uri:
+            s3_client()  # loads botocore's S3 model into the kept session
+            mimetypes.init()  # S3 writes guess their content type: reads the system's table once
+            loaded.append("boto3 s3")
+        return loaded
 
     def _budget(self, settings: Settings) -> ProviderBudget | RedisProviderBudget:
         """The instance's provider budget: in the status database, or in Redis (``PROVIDER_BUDGET=redis``)."""

@@ -51,6 +51,11 @@ def _snapshot() -> DataSnapshot:
     return DataSnapshot(providers=providers, from_auto_update=False)
 
 
+def load() -> None:
+    """Read the table now rather than at the first lookup (a process that forks its runs does it once)."""
+    _snapshot()
+
+
 def _model(model: str, provider: str | None) -> ModelInfo | None:
     """The table's entry for ``model`` (dated snapshots and aliases included), at ``provider`` when given."""
     try:

@@ -39,7 +39,7 @@ def test_without_keys_everything_is_offline(monkeypatch: pytest.MonkeyPatch) -> 
     assert found["transcript"].code_version.startswith(f"faster-whisper:tiny.en@sha256:{PINNED_SHA256}:")
     # The offline analyzer's parser (its files' digest) and rules version: either changing re-analyses.
     assert found["insights"].code_version.startswith(
-        f"rules:en_core_web_sm-3.8.0@sha256:{SPACY_SHA256}:rules-v5"
+        f"rules:en_core_web_sm-3.8.0@sha256:{SPACY_SHA256}:rules-v6"
     )
     assert "faster-whisper" in found["transcript"].kinds
 

@@ -11,6 +11,7 @@ import pytest
 from assets.partitions import RANGE_END, RANGE_START
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
+from sensors.uploads import DAEMON_SENSOR_LOOP_SECONDS, declared_interval
 from tests.support.materialize import offline_resource
 from tests.support.sensor_ticks import offline_uploads_sensor, tick
 from tests.support.sessions import add_session
@@ -151,11 +152,12 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
     # Spread over the 4 run slots (15 sessions, batches of up to 4, balanced: each learner to the
     # lightest batch), each learner's sessions in one batch and in order; a batch of one learner is
     # tagged with it (one run at a time per learner).
+    live = {"dagster/priority": "10", "speaking/lane": "live"}  # before backfills, in the kept slot too
     assert runs == {
-        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0", "dagster/priority": "10"},
-        ("b1", "b4", "b7", "one-dan"): {"learners": "2", "dagster/priority": "10"},
-        ("b2", "b5", "b8", "one-eve"): {"learners": "2", "dagster/priority": "10"},
-        ("one-ana", "one-ben", "one-cat"): {"learners": "3", "dagster/priority": "10"},
+        ("b0", "b3", "b6", "b9"): {"learner_id": "learner0", **live},
+        ("b1", "b4", "b7", "one-dan"): {"learners": "2", **live},
+        ("b2", "b5", "b8", "one-eve"): {"learners": "2", **live},
+        ("one-ana", "one-ben", "one-cat"): {"learners": "3", **live},
     }
     assert len(keys) == 15
     assert "15 session(s) ready" in log and "batched 4 run(s) / 15 session(s), 0 waiting, 0 rejected" in log
@@ -164,6 +166,7 @@ def test_a_burst_becomes_range_runs_over_the_keys_it_adds_and_a_lone_upload_its_
     [request] = lone.run_requests
     assert request.partition_key == "lone" and request.tags["learner_id"] == "ana"
     assert RANGE_START not in request.tags and request.tags["dagster/priority"] == "10"  # before backfills
+    assert request.tags["speaking/lane"] == "live"  # may take the run slot kept from bulk runs
 
 
 def test_a_burst_while_runs_go_is_spread_over_every_run_slot(
@@ -197,3 +200,13 @@ def test_a_changed_reupload_gets_a_new_run_key_and_an_identical_one_none(
     assert changed.dynamic_partitions_requests == []
     row = StatusStore(f"sqlite:///{tmp_path}/status.db").get("s1")
     assert row.state is SessionState.UPLOADED and row.upload_version.startswith("sha256:")
+
+
+def test_the_declared_interval_lets_every_due_daemon_loop_tick(sensor) -> None:
+    """Exactly 5 s made the daemon skip every other loop (the tick is stamped just after its loop
+    began): the sensor declares 2 s less than the loop multiple asked for (SENSOR_INTERVAL_SECONDS)."""
+    from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
+
+    assert DAEMON_SENSOR_LOOP_SECONDS == MIN_INTERVAL_LOOP_TIME, "Dagster changed its sensor loop"
+    assert [declared_interval(s) for s in (1, 5, 6, 10, 30)] == [3, 3, 8, 8, 28]
+    assert sensor.minimum_interval_seconds == 3  # the default, 5 s: every loop

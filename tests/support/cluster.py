@@ -143,6 +143,14 @@ class Cluster:
             env,
         )  # fmt: skip
 
+    def wait_ready(self, name: str, timeout: float = 120) -> None:
+        """Until worker ``name`` has booted (its log says ``ready``): its preload done, its pool forked."""
+        deadline = time.monotonic() + timeout
+        while f"{name}@" not in self.log_tail(name, 100_000) or " ready." not in self.log_tail(name, 100_000):
+            if time.monotonic() > deadline or self.processes[name].poll() is not None:
+                raise AssertionError(f"worker {name} not ready:\n{self.log_tail(name)}")
+            time.sleep(0.2)
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Signal the process and its children (a worker's pool child too), as when a machine dies."""
         process = self.processes[name]

@@ -48,7 +48,7 @@ from pipeline.providers.analysis.rules.word_order import word_order
 logger = logging.getLogger(__name__)
 
 #: Bump whenever a rule, threshold or wording changes: it is part of the insights memo key.
-RULES_VERSION = "rules-v5"
+RULES_VERSION = "rules-v6"
 MAX_INSIGHTS = 5
 #: Below this many words one slip is no pattern and no habit can be told from chance: say so.
 MIN_WORDS_TO_JUDGE = 30
@@ -112,6 +112,12 @@ def merge_same_pattern(findings: list[Finding], text: str) -> list[Finding]:
             for f in group
             if k < len(f.examples)
         ]
+        weak_turns = [
+            f.weak_examples[k]
+            for k in range(max(len(f.weak_examples) for f in group))
+            for f in group
+            if k < len(f.weak_examples)
+        ]
         detail = " ".join(dict.fromkeys(f.detail for f in group))
         if frequency < sum(f.frequency for f in group):
             detail += f" {count_of(frequency, 'slip')} in all: one found by two rules counts once."
@@ -125,17 +131,30 @@ def merge_same_pattern(findings: list[Finding], text: str) -> list[Finding]:
                 suggestion=" ".join(dict.fromkeys(f.suggestion for f in group)),
                 next_step=lead.next_step,
                 spans=tuple(spans),
+                weak_examples=pick_examples(weak_turns, text),
             )
         )
     return merged
 
 
-def rank(findings: list[Finding]) -> list[Finding]:
-    """Order by frequency x severity weight; ties by severity, then taxonomy order (deterministic)."""
+def is_sure(pattern_id: str) -> bool:
+    """Whether a pattern's evidence is an error or a counted word, not a judgement of style.
 
-    def key(f: Finding) -> tuple[int, int, int]:
+    Grammar slips (read from the parse, each rule checked on real learner essays) and filler words
+    (counted) are sure; repetition, run-on or short sentences, starters, vague words, intensifiers
+    and connectors are judgements of style that real learners' annotated essays mostly do not bear out
+    (run-on sentences: 10 of 23 reports real on CoNLL-2013). The slots go to the sure ones first.
+    """
+    return pattern_id.startswith("grammar.") or pattern_id == "vocabulary.filler_words"
+
+
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Sure patterns first (``is_sure``), then by frequency x severity weight; ties by severity, then
+    taxonomy order (deterministic)."""
+
+    def key(f: Finding) -> tuple[bool, int, int, int]:
         weight = SEVERITY_WEIGHT[f.severity]
-        return (-f.frequency * weight, -weight, PATTERN_IDS.index(f.pattern_id))
+        return (not is_sure(f.pattern_id), -f.frequency * weight, -weight, PATTERN_IDS.index(f.pattern_id))
 
     return sorted(findings, key=key)
 
@@ -211,8 +230,8 @@ def _insights(findings: list[Finding], text: str, *, judged: bool = True) -> tup
         ], 0
     insights, dropped = [], 0
     for f in findings:
-        examples = [e for e in f.examples if e in text]
-        dropped += len(f.examples) - len(examples)
+        examples = [e for e in f.quoted() if e in text]
+        dropped += len(f.quoted()) - len(examples)
         insights.append(
             Insight(
                 category=category_of(f.pattern_id),

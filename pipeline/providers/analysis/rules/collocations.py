@@ -40,6 +40,15 @@ WRONG_PHRASES: tuple[tuple[str, ...], ...] = (
     ("regardless", "to"),
     ("instead", "to"),
     ("in", "the", "meanwhile"),
+    # since rules-v6
+    ("on", "the", "past"),
+    ("on", "the", "future"),
+    ("on", "the", "contrary", "of"),
+    ("in", "the", "weekend"),
+    ("in", "weekends"),
+    ("on", "my", "point", "of", "view"),
+    ("on", "his", "point", "of", "view"),
+    ("on", "the", "same", "way"),
 )
 _GO_VERBS = wordset(
     "go goes went gone going come comes came coming return returns returned returning get got"

@@ -169,6 +169,11 @@ def _countable(noun: Any, a_nouns: set[str]) -> bool:
     return lemma in a_nouns and lemma not in _OFTEN_UNCOUNTED
 
 
+def countable(noun: Any) -> bool:
+    """Whether a noun is on the curated countable lists (no evidence from the transcript needed)."""
+    return _countable(noun, set())
+
+
 def a_nouns_of(tokens: Any) -> set[str]:
     """Nouns this transcript uses after a/an: its own evidence that they are countable."""
     return {

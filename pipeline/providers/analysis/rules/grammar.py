@@ -18,6 +18,8 @@ _GOVERNING = wordset(
     won't wouldn't couldn't shouldn't let lets make makes made help helps helped see saw watch hear heard
     to"""
 )
+# "the number of people is", "burden for people is", "tracking people is": people is not the subject.
+_NOT_THE_SUBJECT = wordset("of for to with")
 _BASE_VERBS = (
     "have|go|want|like|need|live|work|come|know|say|make|take|play|watch|get|eat|love|study|speak|cook"
     "|drive|do|think|feel|look|buy|visit|teach|use|sleep|try|call|walk|swim|stay|wait|help|win|miss|show"
@@ -43,6 +45,10 @@ def subject_verb_agreement(doc: Doc) -> Finding | None:
             for rx in _AGREEMENT
             for m in doc.find(rx)
             if doc.prev_word(m.start()) not in _GOVERNING
+            and not (
+                doc.low.startswith(("people", "children"), m.start())
+                and (doc.prev_word(m.start()) in _NOT_THE_SUBJECT or doc.prev_word(m.start()).endswith("ing"))
+            )
         }
     )
     if not spans:

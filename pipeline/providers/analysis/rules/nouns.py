@@ -24,7 +24,7 @@ NEVER_PLURAL = wordset(
     feedbacks softwares machineries staffs traffics pollutions researches vocabularies sceneries
     jewelleries garbages rubbishes childrens peoples womens mens sheeps datas stuffs usages
     infrastructures harms wrongdoings behaviours behaviors healths privacies welfares
-    transportations progresses"""
+    transportations progresses surveillances"""
 )
 _NUMBERS = wordset(
     "two three four five six seven eight nine ten eleven twelve twenty thirty hundreds thousands"
@@ -82,9 +82,9 @@ def _lot_of(noun: Any) -> Any | None:
 
 
 # Words before a noun that ask for a plural as "many" does, but also modify other words:
-# "more advanced method", "other device", "all student", "most country" ("such situation" is as
-# often "such a situation": left alone).
-_PLURAL_MODIFIERS = wordset("other more such different all most")
+# "more advanced method", "other device", "all student", "most country" ("such situation" is more
+# often "such a situation": ``article_use`` reads it).
+_PLURAL_MODIFIERS = wordset("other more different all most")
 # Before these a singular is right: "the other day", "each other", "one more time", "any other way".
 _SINGULAR_BEFORE_MODIFIER = wordset(
     "a an the one any no each every some this that its his her my your our their"
@@ -149,6 +149,44 @@ def _bare_human(noun: Any) -> bool:
     return before is None or before.tag_ not in ("DT", "PRP$", "POS", "CD", "JJ", "HYPH")
 
 
+_ROUND_NUMBERS = wordset("hundred thousand million billion dozen")
+
+
+def _round_number_of(noun: Any) -> bool:
+    """'thousand of cops', 'million of people': a round number used as a quantity of many is plural."""
+    if (
+        noun.lower_ not in _ROUND_NUMBERS
+        or noun.i + 1 >= len(noun.doc)
+        or noun.doc[noun.i + 1].lower_ != "of"
+    ):
+        return False
+    before = noun.doc[noun.i - 1] if noun.i > 0 else None
+    return before is None or not (before.like_num or before.lower_ in ("a", "one", "the", "several", "few"))
+
+
+def _listed_with_plurals(noun: Any) -> bool:
+    """'natural disasters, accident, diseases', 'personal feeling and idea' beside plurals: a bare
+    singular count noun in a list of bare plurals is one of many too."""
+    if any(c.dep_ in ("det", "poss", "nummod") for c in noun.children):
+        return False
+    before = noun.doc[noun.i - 1] if noun.i > 0 else None
+    if before is not None and before.tag_ in ("DT", "PRP$", "POS", "CD"):
+        return False
+    if noun.dep_ == "conj":
+        first = noun.head
+        while first.dep_ == "conj" and first.head.tag_ in ("NN", "NNS"):
+            first = first.head
+    else:
+        first = noun
+    members = [first] + [t for t in first.subtree if t.dep_ == "conj" and t.tag_ in ("NN", "NNS")]
+    plurals = [
+        m
+        for m in members
+        if m.tag_ == "NNS" and not any(c.dep_ in ("det", "poss", "nummod") for c in m.children)
+    ]
+    return len(members) >= 2 and len(plurals) >= 1 and noun in members
+
+
 def number_errors(tokens: Any) -> list[tuple[int, int]]:
     """(first, last) token indices of a noun whose number its quantifier or its lexicon contradicts."""
     a_nouns = a_nouns_of(tokens)
@@ -159,7 +197,7 @@ def number_errors(tokens: Any) -> list[tuple[int, int]]:
         nxt = noun.doc[noun.i + 1] if noun.i + 1 < len(noun.doc) else None
         if nxt is not None and (nxt.tag_ in ("NN", "NNS") or nxt.text in ("-", "'s", "'")):
             continue  # a modifier ("two friend groups") or a compound ("two-hour")
-        if noun.lower_ in NEVER_PLURAL or _bare_human(noun):
+        if noun.lower_ in NEVER_PLURAL or _bare_human(noun) or _round_number_of(noun):
             found.append((noun.i, noun.i))
         elif noun.tag_ == "NN" and (_count_noun(noun) or noun.lower_ in _GENERIC_SUBJECTS):
             first = _plural_quantifier(noun) or _one_of_the(noun) or _lot_of(noun)
@@ -169,6 +207,8 @@ def number_errors(tokens: Any) -> list[tuple[int, int]]:
                 found.append((first.i, noun.i))
             elif verb := _plural_verb_subject(noun):
                 found.append((noun.i, verb.i))
+            elif _listed_with_plurals(noun):
+                found.append((noun.i, noun.i))
         elif noun.tag_ == "NNS" and noun.i > 0:
             before = noun.doc[noun.i - 1]
             if before.lower_ in _SINGULAR_DETERMINERS and before.dep_ == "det" and before.head.i == noun.i:

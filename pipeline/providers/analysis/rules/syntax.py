@@ -9,10 +9,12 @@ analyzer could not load its model) they stay silent.
 from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
-from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.agreement import agreement_errors, relative_errors, there_be_errors
+from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the, such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
 from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
 from pipeline.providers.analysis.rules.determiners import missing_determiners
+from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
@@ -28,11 +30,14 @@ def _finding(
     what: str,
     suggestion: str,
     next_step: str,
+    weak: list[tuple[int, int]] | None = None,
 ) -> Finding | None:
+    """``token_spans`` from sure rules, surest first; ``weak`` from rules right less often than not."""
     parsed = doc.parsed
     # Examples in the order given (each caller lists its surest rule first), spans in text order.
     ordered = list(dict.fromkeys(parsed.span(a, b) for a, b in token_spans))
-    spans = sorted(ordered)
+    weak_spans = [s for s in dict.fromkeys(parsed.span(a, b) for a, b in weak or []) if s not in ordered]
+    spans = sorted(ordered + weak_spans)
     if not spans:
         return None
     return Finding(
@@ -44,6 +49,7 @@ def _finding(
         suggestion=suggestion,
         next_step=next_step,
         spans=tuple(spans),
+        weak_examples=pick_examples((doc.window(a, b, 1) for a, b in weak_spans), doc.text),
     )
 
 
@@ -52,7 +58,7 @@ def parsed_agreement(doc: Doc) -> Finding | None:
         return None
     tokens = doc.parsed.tokens
     spans = []
-    for a, b in agreement_errors(tokens):
+    for a, b in there_be_errors(tokens) + relative_errors(tokens) + agreement_errors(tokens):
         verb = tokens[b] if tokens[b].pos_ in ("VERB", "AUX") else tokens[a]
         # "then he forgive him" in a story told in the past is a tense slip, not agreement.
         if not (verb.tag_ == "VBP" and past_narrative(tokens, verb.i)):
@@ -79,8 +85,7 @@ def parsed_tense(doc: Doc) -> Finding | None:
         doc,
         marker_errors(tokens, punctuated=punctuated)
         + will_in_time_clause(tokens)
-        + frame_errors(tokens, punctuated=punctuated)
-        + (mixed_tense(tokens) if punctuated else []),
+        + frame_errors(tokens, punctuated=punctuated),
         "grammar.verb_tense",
         "high",
         "verb in the wrong tense for its time",
@@ -88,6 +93,7 @@ def parsed_tense(doc: Doc) -> Finding | None:
         "(I went, not I go or I have gone); after when/if/before about the future use the present "
         "(when I arrive, not when I will arrive).",
         "With a past time word use the past; after 'when' or 'if' about the future use the present.",
+        weak=mixed_tense(tokens) if punctuated else [],
     )
 
 
@@ -98,15 +104,18 @@ def parsed_articles(doc: Doc) -> Finding | None:
     numbered = {b for _a, b in number_errors(doc.parsed.tokens)} | {
         a for a, _b in number_errors(doc.parsed.tokens)
     }
+    tokens = doc.parsed.tokens
     return _finding(
         doc,
-        [(a, b) for a, b in missing_determiners(doc.parsed.tokens) if b not in numbered],
+        counted_uncountable(tokens) + extra_the(tokens) + such_without_a(tokens),
         "grammar.articles",
         "medium",
-        "singular noun without an article",
+        "article missing before a countable noun, or one before a noun meant in general",
         "One thing that can be counted needs a/an, the, or my/this in front: he is a teacher, "
-        "I bought a new car, the government should act.",
+        "I bought a new car, the government should act. A noun meant in general takes none "
+        "(society has changed, to protect privacy), nor does one never counted (evidence, progress).",
         "Before one countable thing (car, teacher, problem) say 'a' or 'the'.",
+        weak=[(a, b) for a, b in missing_determiners(tokens) if b not in numbered],
     )
 
 
@@ -117,13 +126,15 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         doc,
         preposition_errors(doc.parsed.tokens)
         + phrase_errors(doc.parsed.tokens)
+        + missing_prepositions(doc.parsed.tokens)
         + stopping_infinitive(doc.parsed.tokens)
         + change_of(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
-        "wrong or extra preposition",
+        "wrong, extra or missing preposition",
         "Learn verbs, adjectives and nouns with their preposition: depend on, interested in, the effect "
-        "on; no preposition after discuss, mention, reach or enter; in 2010, in May, on Monday.",
+        "on, listen to, wait for, agree with; no preposition after discuss, mention, reach or enter; "
+        "in 2010, in May, on Monday.",
         "Say 'depend on', 'interested in', 'discuss it' (no 'about'): learn each word with its preposition.",
     )
 

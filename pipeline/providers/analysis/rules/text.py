@@ -42,6 +42,14 @@ class Finding:
     next_step: str
     #: Character spans of what was found: two rules finding the same slip count it once.
     spans: tuple[tuple[int, int], ...] = ()
+    #: Evidence of rules that are right less often than not on real learner essays (a bare singular
+    #: noun may want a plural instead; two verbs in different tenses may both be fine): quoted only
+    #: when no surer rule gave an example, and then only one (``quoted``).
+    weak_examples: tuple[str, ...] = ()
+
+    def quoted(self) -> tuple[str, ...]:
+        """The examples an insight quotes: the sure ones, else the first weak one."""
+        return self.examples or self.weak_examples[:1]
 
 
 @dataclass(frozen=True)

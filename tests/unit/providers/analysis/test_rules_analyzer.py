@@ -283,7 +283,7 @@ def test_lowercase_unpunctuated_asr_text_gives_sensible_findings() -> None:
 
 def test_analyzer_identity() -> None:
     analyzer = RuleBasedAnalyzer()
-    assert (analyzer.name, analyzer.prompt_version) == ("rules", "rules-v5")
+    assert (analyzer.name, analyzer.prompt_version) == ("rules", "rules-v6")
     # The parser is part of the model: its files' digest changes the model, so results go stale.
     assert analyzer.model == f"en_core_web_sm-3.8.0@sha256:{PINNED_SHA256}"
 

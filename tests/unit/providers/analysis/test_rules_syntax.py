@@ -81,8 +81,8 @@ def test_each_parse_rule_finds_its_slip(nlp, detector: Detector, text: str, quot
     finding = detector(parsed(nlp, text))
     assert finding is not None, text
     assert finding.frequency == 1
-    assert any(quoted in example for example in finding.examples), finding.examples
-    assert all(example in text for example in finding.examples)
+    assert any(quoted in example for example in finding.quoted()), finding.quoted()
+    assert all(example in text for example in finding.quoted())
 
 
 @pytest.mark.parametrize(("detector", "text"), SILENT, ids=lambda x: getattr(x, "__name__", None))

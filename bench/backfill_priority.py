@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backfill-latency", type=float, default=2.0, help="seconds each analysis call takes"
     )
     parser.add_argument("--backfill-skip-before", action="store_true", help="measure this tree only")
-    parser.add_argument("--backfill-lone-uploads", type=int, default=3, help="lone uploads timed during the backfill")
+    parser.add_argument(
+        "--backfill-lone-uploads", type=int, default=3, help="lone uploads timed during the backfill"
+    )
     parser.add_argument(
         "--backfill-launch", choices=("asset", "cli"), default="asset",
         help="asset: an asset backfill through GraphQL, as the UI launches it (BackfillPolicy.multi_run(25) "

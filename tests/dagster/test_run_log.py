@@ -99,3 +99,5 @@ def test_an_unknown_price_is_unknown_in_the_log_and_the_metadata(
     # from the event log here depended on which tests ran before in the process, so it is read here).
     warnings = [r.getMessage() for r in caplog.records if r.name == "pipeline.providers.pricing"]
     assert any("'my-local-model'" in m and "unknown" in m for m in warnings), warnings
+    logged = [m for level, m in run_log(instance, result.run_id) if level == "WARNING"]
+    assert any("'my-local-model'" in m and "unknown" in m for m in logged), run_log(instance, result.run_id)

@@ -15,8 +15,9 @@ process. Per essay set it prints, against the gold annotations mapped to the tax
   development set) for every essay without reading it;
 - analysis time per 1,000 words after the model is loaded, and the load time.
 
-Development and held-out sets: the rules were developed on CoNLL-2013 and FCE train; CoNLL-2014 and
-FCE test were only ever measured (``--learner-sets`` chooses; the printout labels each).
+Development and held-out sets: the rules up to rules-v5 were developed on CoNLL-2013 and FCE train,
+rules-v6 on CoNLL-2013 alone; CoNLL-2014 and FCE test were only ever measured (``--learner-sets``
+chooses; the printout labels each).
 Then, in a process that has loaded the Whisper model and transcribed a fixture too, the peak RSS
 of a run that analyses the held-out essays (``--learner-memory``; the goal is under 1 GB).
 """
@@ -38,7 +39,7 @@ from bench.run_start import checkout
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE = "cf483e0"  # main before issue 23: the rules-v2 analyzer
+BEFORE = "052d7e3"  # main before rules-v6: the rules-v5 analyzer (cf483e0 is rules-v2, before issue 23)
 DEV_SETS = {"conll13", "fce-train"}
 BASELINE_FROM = {
     "conll13": "conll13",

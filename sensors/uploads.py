@@ -1,5 +1,6 @@
 """The uploads sensor: registers each ready upload as a partition and requests its run (or a batch's)."""
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -60,13 +61,32 @@ def run_slots(instance: dg.DagsterInstance) -> int:
     return limit if limit > 0 else 4
 
 
+#: How often Dagster's daemon evaluates sensors (``dagster._daemon.sensor.MIN_INTERVAL_LOOP_TIME``;
+#: tests/dagster/test_sensor.py holds the two equal).
+DAEMON_SENSOR_LOOP_SECONDS = 5
+
+
+def declared_interval(seconds: int) -> int:
+    """The ``minimum_interval_seconds`` that makes the sensor tick every ``seconds``, rounded up to a
+    multiple of the daemon's 5 s loop.
+
+    The daemon evaluates sensors every 5 s and skips one whose last tick began less than its minimum
+    interval ago. A tick is stamped in a worker thread a moment after its loop began, so with exactly
+    5 s the next loop finds 4.99 s elapsed and skips it: the sensor ticked every 10 and 5 s by turns
+    (7.5 s on average, a lone upload waiting up to 10 s for its tick). Declaring 2 s less lets every
+    loop that is due tick.
+    """
+    loops = max(1, math.ceil(seconds / DAEMON_SENSOR_LOOP_SECONDS))
+    return loops * DAEMON_SENSOR_LOOP_SECONDS - 2
+
+
 def build_uploads_sensor(
     job: "dg.JobDefinition | UnresolvedAssetJobDefinition", interval_seconds: int
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="uploads_sensor",
         job=job,
-        minimum_interval_seconds=interval_seconds,
+        minimum_interval_seconds=declared_interval(interval_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def uploads_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineResource) -> dg.SensorResult:

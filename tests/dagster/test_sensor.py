@@ -11,6 +11,7 @@ import pytest
 from assets.partitions import RANGE_END, RANGE_START
 from pipeline.domain.models import SessionState
 from pipeline.status.store import StatusStore
+from sensors.uploads import DAEMON_SENSOR_LOOP_SECONDS, declared_interval
 from tests.support.materialize import offline_resource
 from tests.support.sensor_ticks import offline_uploads_sensor, tick
 from tests.support.sessions import add_session
@@ -199,3 +200,13 @@ def test_a_changed_reupload_gets_a_new_run_key_and_an_identical_one_none(
     assert changed.dynamic_partitions_requests == []
     row = StatusStore(f"sqlite:///{tmp_path}/status.db").get("s1")
     assert row.state is SessionState.UPLOADED and row.upload_version.startswith("sha256:")
+
+
+def test_the_declared_interval_lets_every_due_daemon_loop_tick(sensor) -> None:
+    """Exactly 5 s made the daemon skip every other loop (the tick is stamped just after its loop
+    began): the sensor declares 2 s less than the loop multiple asked for (SENSOR_INTERVAL_SECONDS)."""
+    from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
+
+    assert DAEMON_SENSOR_LOOP_SECONDS == MIN_INTERVAL_LOOP_TIME, "Dagster changed its sensor loop"
+    assert [declared_interval(s) for s in (1, 5, 6, 10, 30)] == [3, 3, 8, 8, 28]
+    assert sensor.minimum_interval_seconds == 3  # the default, 5 s: every loop

@@ -40,7 +40,9 @@ def test_preloads_dagster_and_the_instances_storage() -> None:
     with dg.instance_for_test(overrides=LAUNCHER) as instance:
         assert isinstance(instance.run_launcher, WarmRunLauncher)
         modules = preload_modules(instance)
-    assert {"dagster._cli.api", "dagster._core.storage.event_log.sqlite"} <= set(modules)
+    assert {"dagster._cli.api", "dagster._core.storage.event_log.sqlite", "anthropic", "openai"} <= set(
+        modules
+    )
     probe = f"import importlib; [importlib.import_module(m) for m in {modules!r}]"
     subprocess.run([sys.executable, "-c", probe], check=True)  # every one of them imports
 

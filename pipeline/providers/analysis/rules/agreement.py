@@ -104,3 +104,78 @@ def agreement_errors(tokens: Any) -> list[tuple[int, int]]:
         if wrong and abs(verb.i - subject.i) <= 12:
             found.append((min(subject.i, verb.i), max(subject.i, verb.i)))
     return found
+
+
+def _be_number(verb: Any) -> str | None:
+    low = verb.lower_
+    return "sg" if low in ("is", "was") else "pl" if low in ("are", "were") else None
+
+
+def there_be_errors(tokens: Any) -> list[tuple[int, int]]:
+    """'there are some controversy', 'there is many reasons': "there" + be against the noun after it."""
+    found = []
+    for there in tokens:
+        if there.lower_ != "there" or there.dep_ != "expl":
+            continue
+        verb = there.head
+        number = _be_number(verb)
+        if number is None or verb.i != there.i + 1:
+            continue
+        attrs = [c for c in verb.children if c.dep_ in ("attr", "nsubj") and c.i > verb.i]
+        if not attrs:
+            continue
+        noun = attrs[0]
+        if noun.i - verb.i > 4 or not noun.is_lower or not noun.is_alpha:
+            continue
+        if any(c.dep_ in ("conj", "cc") for c in noun.children):
+            continue  # "there is a pen and two books": the first noun leads
+        if noun.lower_ in _QUANTITY_NOUNS or noun.lemma_ in _QUANTITY_NOUNS:
+            continue  # "there are a lot of", "there is a number of"
+        if (
+            any(c.like_num or c.lower_ in ("a", "an", "one") for c in noun.children if c.i < noun.i)
+            and noun.tag_ == "NNS"
+        ):
+            continue  # "there is a 50 years gap", "there is one minutes left" is a number slip
+        if (
+            number == "pl"
+            and noun.tag_ == "NN"
+            and any(
+                c.dep_ == "det" and c.lower_ in ("some", "no", "many", "several", "few", "these", "those")
+                for c in noun.children
+            )
+        ) or (
+            number == "sg" and noun.tag_ == "NNS" and not any(c.lower_ in ("a", "an") for c in noun.children)
+        ):
+            found.append((there.i, noun.i))
+    return found
+
+
+def relative_errors(tokens: Any) -> list[tuple[int, int]]:
+    """'the one who carry', 'problems which is': a relative pronoun's verb against the noun it stands for."""
+    found = []
+    for rel in tokens:
+        if rel.lower_ not in ("who", "which", "that") or rel.dep_ not in _SUBJECTS:
+            continue
+        clause = rel.head
+        if clause.dep_ != "relcl" or rel.i > clause.i:
+            continue
+        verb = _finite(clause)
+        antecedent = clause.head
+        if verb is None or _subjunctive(verb) or verb.i - rel.i > 3:
+            continue
+        number = (
+            "sg" if antecedent.lower_ in ("one", "someone", "anyone", "everyone") else _number(antecedent)
+        )
+        if number is None or antecedent.i != rel.i - 1 or not antecedent.is_lower:
+            continue  # only "noun who/which": further away, the parser may pick the wrong noun
+        if antecedent.head.lower_ == "of" and antecedent.head.head.lower_ in ("one", "some", "many", "most"):
+            continue  # "one of the people who are"
+        low, tag = verb.lower_, verb.tag_
+        wrong = (
+            low in _PLURAL_VERBS or (tag == "VBP" and verb.is_alpha and low != "am")
+            if number == "sg"
+            else low in _SINGULAR_VERBS or tag == "VBZ"
+        )
+        if wrong:
+            found.append((antecedent.i, verb.i))
+    return found

@@ -18,7 +18,7 @@ from pipeline.providers.analysis.rules.text import wordset
 
 #: Verbs that take a direct object: a preposition straight after them is extra ("discuss about it").
 NO_PREPOSITION = {
-    "discuss": {"about"},
+    "discuss": {"about", "on"},
     "emphasize": {"on", "about"},
     "emphasise": {"on", "about"},
     "stress": {"on"},
@@ -54,6 +54,17 @@ NO_PREPOSITION = {
     "violate": {"against"},
     "inhabit": {"in"},
     "regret": {"for", "about"},
+    # since rules-v6: verbs learners give a preposition their object does not take
+    "seek": {"for"},
+    "contradict": {"with"},
+    "access": {"to"},
+    "influence": {"on", "to"},
+    "cause": {"to"},
+    "harm": {"to"},
+    "damage": {"to"},
+    "stalk": {"on"},
+    "monitor": {"on", "over"},
+    "track": {"on"},
 }
 #: Heads whose complement preposition is fixed, with the prepositions they take.
 GOVERNED = {
@@ -101,6 +112,7 @@ GOVERNED = {
     "prevent": {"from"},
     "refer": {"to"},
     "respond": {"to", "with", "by"},
+    "invest": {"in", "into", "for", "with", "from", "at", "by"},
     # adjectives
     "interested": {"in"},
     "aware": {"of"},
@@ -139,6 +151,15 @@ GOVERNED = {
     "jealous": {"of"},
     "ashamed": {"of"},
     "suitable": {"for", "to", "as", "in"},
+    # since rules-v6: adjectives whose wrong preposition learners often choose ("able of", "worried on")
+    "able": {"to", "in", "at", "with", "for", "on", "from", "about"},
+    "concerned": {"about", "with", "for", "by", "over", "in", "at", "that"},
+    "worried": {"about", "by", "for", "over", "at", "that"},
+    "useful": {"for", "to", "in", "as", "at", "on", "with", "from"},
+    "necessary": {"for", "to", "in", "as", "at", "on", "with", "from"},
+    "confident": {"in", "of", "about", "with", "at", "on", "for"},
+    "conscious": {"of", "about", "in"},
+    "vulnerable": {"to", "in", "for", "at", "from", "on", "with"},
     # nouns
     "effect": {"on", "of", "upon", "in", "for"},
     "impact": {"on", "of", "upon", "in", "for"},

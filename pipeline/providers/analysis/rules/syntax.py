@@ -9,11 +9,17 @@ analyzer could not load its model) they stay silent.
 from __future__ import annotations
 
 from pipeline.domain.taxonomy import PatternId, Severity
-from pipeline.providers.analysis.rules.agreement import agreement_errors
+from pipeline.providers.analysis.rules.agreement import agreement_errors, relative_errors, there_be_errors
 from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the, such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
-from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
+from pipeline.providers.analysis.rules.collocations import (
+    change_of,
+    doubled_particles,
+    phrase_errors,
+    stopping_infinitive,
+)
 from pipeline.providers.analysis.rules.determiners import missing_determiners
+from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
 from pipeline.providers.analysis.rules.nouns import number_errors
 from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.tense import marker_errors, past_narrative, will_in_time_clause
@@ -57,7 +63,7 @@ def parsed_agreement(doc: Doc) -> Finding | None:
         return None
     tokens = doc.parsed.tokens
     spans = []
-    for a, b in agreement_errors(tokens):
+    for a, b in there_be_errors(tokens) + relative_errors(tokens) + agreement_errors(tokens):
         verb = tokens[b] if tokens[b].pos_ in ("VERB", "AUX") else tokens[a]
         # "then he forgive him" in a story told in the past is a tense slip, not agreement.
         if not (verb.tag_ == "VBP" and past_narrative(tokens, verb.i)):
@@ -125,13 +131,16 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         doc,
         preposition_errors(doc.parsed.tokens)
         + phrase_errors(doc.parsed.tokens)
+        + missing_prepositions(doc.parsed.tokens)
         + stopping_infinitive(doc.parsed.tokens)
-        + change_of(doc.parsed.tokens),
+        + change_of(doc.parsed.tokens)
+        + doubled_particles(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
-        "wrong or extra preposition",
+        "wrong, extra or missing preposition",
         "Learn verbs, adjectives and nouns with their preposition: depend on, interested in, the effect "
-        "on; no preposition after discuss, mention, reach or enter; in 2010, in May, on Monday.",
+        "on, listen to, wait for, agree with; no preposition after discuss, mention, reach or enter; "
+        "in 2010, in May, on Monday.",
         "Say 'depend on', 'interested in', 'discuss it' (no 'about'): learn each word with its preposition.",
     )
 

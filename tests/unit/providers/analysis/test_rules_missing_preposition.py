@@ -1,0 +1,48 @@
+"""A missing preposition between a verb and what it is about ('listen music', 'I agree you'); correct traps silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.providers.analysis.rules import spacy_model
+from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
+from pipeline.providers.analysis.rules.parse import parse
+from pipeline.providers.analysis.rules.text import Doc
+
+
+@pytest.fixture(scope="module")
+def nlp():  # noqa: ANN201 - a spaCy Language, loaded once for the module (and cached per process)
+    return spacy_model.load(spacy_model.resolve())
+
+
+def quoted(nlp, text: str) -> list[str]:  # noqa: ANN001
+    doc = Doc(text)
+    doc.parsed = parse(nlp, doc)
+    return [text[slice(*doc.parsed.span(a, b))] for a, b in missing_prepositions(doc.parsed.tokens)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("In the evening I listen music with my brother.", ["listen music"]),
+        ("Many parents do not agree the new policy.", ["agree the new policy"]),
+        ("We waited the bus for an hour.", ["waited the bus"]),
+        ("Our plane arrived the airport late at night.", ["arrived the airport"]),
+        ("Too many old people rely their children for money.", ["rely their children"]),
+    ],
+)
+def test_a_verb_whose_object_needs_a_preposition_is_flagged(nlp, text: str, expected: list[str]) -> None:  # noqa: ANN001
+    assert quoted(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We listened to music and waited for the bus. I agree with you.",
+        "Wait a minute, we arrived home late and talked all night.",
+        "I agree that it is expensive. She contributed money to the charity.",
+        "They suffered a loss, and he waited two hours.",
+    ],
+)
+def test_correct_uses_stay_silent(nlp, text: str) -> None:  # noqa: ANN001
+    assert quoted(nlp, text) == []

@@ -128,6 +128,12 @@ def profile_counts_chart(learner_id: str, counts: pd.DataFrame) -> bytes | None:
     return _png(figure)
 
 
+def week_label(week: str, sessions: int) -> str:
+    """A week's tick: the week, its session count, and whether it has too few to draw shares."""
+    count = f"{sessions} session{'' if sessions == 1 else 's'}"
+    return f"{week}\n{count}" + ("" if sessions >= MIN_WEEK_SESSIONS else " (too few)")
+
+
 def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
     """Share of each week's sessions showing the cohort's top patterns (latest weeks).
 
@@ -145,13 +151,20 @@ def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
     totals = recent.groupby("week")["week_sessions"].max().reindex(weeks).fillna(0).astype(int)
     table = table.reindex(weeks).fillna(0.0)
     table.loc[totals < MIN_WEEK_SESSIONS] = float("nan")
-    table.index = [
-        f"{week}\n{n} sessions" + ("" if n >= MIN_WEEK_SESSIONS else " (too few)")
-        for week, n in totals.items()
-    ]
+    table.index = [week_label(str(week), int(n)) for week, n in totals.items()]
     figure, [ax] = _figure()
     table.plot(ax=ax, kind="bar", title="Top patterns: share of each week's sessions", fontsize=FONT, rot=0)
     ax.set_ylim(0, 1)
+    if bool((totals < MIN_WEEK_SESSIONS).all()):  # an empty frame would read as "no pattern anywhere"
+        ax.text(
+            0.5,
+            0.5,
+            f"no week has {MIN_WEEK_SESSIONS} sessions yet: shares are drawn from {MIN_WEEK_SESSIONS} a week",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=FONT,
+        )
     ax.set_ylabel("share of sessions", fontsize=FONT)
     _legend_outside(ax)
     return _png(figure)

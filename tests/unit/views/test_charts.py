@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from pipeline.views.charts import cohort_chart, learner_rates_chart, profile_counts_chart, session_labels
+from pipeline.views.charts import (
+    MIN_WEEK_SESSIONS,
+    cohort_chart,
+    learner_rates_chart,
+    profile_counts_chart,
+    session_labels,
+    week_label,
+)
 
 
 def width(png: bytes | None) -> int:
@@ -77,3 +84,8 @@ def test_every_session_has_its_own_tick_label_and_same_day_sessions_their_time()
         pd.Timestamp("2026-01-04 18:05", tz="UTC"),
     ]
     assert session_labels(stamps) == ["01-03", "01-04 10:30", "01-04 18:05"]
+
+
+def test_a_week_tick_counts_its_sessions_and_says_when_they_are_too_few() -> None:
+    assert week_label("2026-W01", 1) == "2026-W01\n1 session (too few)"
+    assert week_label("2026-W02", MIN_WEEK_SESSIONS) == f"2026-W02\n{MIN_WEEK_SESSIONS} sessions"

@@ -62,6 +62,15 @@ def _top(frame: pd.DataFrame, by: str, value: str, limit: int) -> list[str]:
     return frame.groupby(by)[value].sum().sort_values(ascending=False).head(limit).index.tolist()
 
 
+def session_labels(stamps: list[pd.Timestamp]) -> list[str]:
+    """Each session's date (month-day) as its tick, with the time where one day holds two sessions."""
+    days = [pd.Timestamp(stamp).strftime("%m-%d") for stamp in stamps]
+    return [
+        pd.Timestamp(stamp).strftime("%m-%d %H:%M") if days.count(day) > 1 else day
+        for stamp, day in zip(stamps, days, strict=True)
+    ]
+
+
 def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
     """Per learner (most sessions first): top patterns' occurrences per 100 words, session by session."""
     if rates.empty:
@@ -85,8 +94,11 @@ def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
             index="recorded_at", columns="pattern_id", values="rate_per_100_words", aggfunc="sum"
         )
         table = table.reindex(sorted(mine["recorded_at"].unique())).fillna(0.0)
-        table.index = [stamp.strftime("%m-%d") for stamp in table.index]
+        table.index = session_labels(list(table.index))
         table.plot(ax=ax, marker="o", title=f"{learner}: occurrences per 100 words", fontsize=FONT)
+        # One tick per session: left to matplotlib, a line over text labels is ticked at fractional
+        # positions and only some sessions get their date.
+        ax.set_xticks(range(len(table.index)), list(table.index))
         ax.set_ylabel("per 100 words", fontsize=FONT)
         _legend_outside(ax)
     return _png(figure)
@@ -107,7 +119,7 @@ def profile_counts_chart(learner_id: str, counts: pd.DataFrame) -> bytes | None:
         index="recorded_at", columns="pattern_id", values=value, aggfunc="sum"
     )
     table = table.reindex(sessions).fillna(0)
-    table.index = [pd.Timestamp(stamp).strftime("%m-%d") for stamp in table.index]
+    table.index = session_labels(list(table.index))
     figure, [ax] = _figure()
     unit = "per 100 words" if value == "rate_per_100_words" else "count"
     table.plot(ax=ax, kind="bar", title=f"{learner_id}: patterns per session ({unit})", fontsize=FONT, rot=0)

@@ -36,8 +36,12 @@ UPSTREAM = {Stage.INSIGHTS: Stage.TRANSCRIPT, Stage.PROFILE: Stage.INSIGHTS}
 
 
 def _terminated(context: dg.AssetExecutionContext) -> bool:
+    """The run was stopped from outside: terminated (CANCELING, CANCELED) or already ended by run
+    monitoring (FAILURE: past its maximum runtime, or its worker judged gone) while its step still runs."""
     run = context.instance.get_run_by_id(context.run_id)
-    return run is not None and run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+    return run is not None and (
+        run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED) or run.is_finished
+    )
 
 
 def not_terminated(context: dg.AssetExecutionContext) -> None:

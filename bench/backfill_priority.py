@@ -13,7 +13,7 @@ requests per rolling minute, ``429`` + ``retry-after`` beyond):
    backfill through GraphQL (``launchPartitionBackfill``, with ``dagster-graphql``), so the assets'
    ``BackfillPolicy.multi_run(25)`` applies; ``--backfill-launch cli`` as
    ``dagster job backfill -j reanalysis_job`` (one run per session). Once the backfill's runs are
-   going, ``--lone-uploads`` (3) text sessions of new learners are uploaded one after another (each
+   going, ``--backfill-lone-uploads`` (3) text sessions of new learners are uploaded one after another (each
    when the last is DONE, so they land at different points of the sensor's interval) and timed
    upload → DONE (their status rows), each run's start split by its events into the run queue, the
    launch, the worker's code load and the step; the median and the slowest are printed, and how
@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backfill-latency", type=float, default=2.0, help="seconds each analysis call takes"
     )
     parser.add_argument("--backfill-skip-before", action="store_true", help="measure this tree only")
-    parser.add_argument("--lone-uploads", type=int, default=3, help="lone uploads timed during the backfill")
+    parser.add_argument(
+        "--backfill-lone-uploads", type=int, default=3, help="lone uploads timed during the backfill"
+    )
     parser.add_argument(
         "--backfill-launch", choices=("asset", "cli"), default="asset",
         help="asset: an asset backfill through GraphQL, as the UI launches it (BackfillPolicy.multi_run(25) "
@@ -231,7 +233,7 @@ def measure(root: Path, args: argparse.Namespace) -> dict[str, float]:
                 wait_for(backfill_going, timeout=600, what="the backfill's runs calling", daemon=daemon,
                          log=home / "daemon.log")  # fmt: skip
                 lones = []
-                for n in range(args.lone_uploads):  # one after another, each a new learner's
+                for n in range(args.backfill_lone_uploads):  # one after another, each a new learner's
                     time.sleep(1.0 + 1.7 * n)  # so each lands at another point of the sensor's interval
                     lones.append(lone_upload(instance, status, uploads, f"lone{n}", daemon, home))
                 going = sum(1 for one in lones if one.pop("backfill_going"))

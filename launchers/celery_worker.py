@@ -95,12 +95,32 @@ def _preload(**_: Any) -> None:
         logger.warning("instance not preloaded: each pool process builds its own", exc_info=True)
 
 
+#: The pool process whose instance holds pooled connections (never the main process: nothing
+#: connected is ever inherited by a fork).
+_pooled_pid: int | None = None
+#: Connections a pool process keeps: one, plus up to this many while its session threads write at once.
+POOL_OVERFLOW = 20
+#: A kept connection idle this long is replaced before use (a restarted database's are not reused for long).
+POOL_RECYCLE_SECONDS = 300
+
+
 def _process_instance() -> DagsterInstance:
-    """The instance this process's runs share: built once, never per run (building one reads the
-    instance file, rehydrates its storages and checks their tables: ~0.3 CPU-second)."""
-    global _instance
+    """The instance this pool process's runs share: built once, never per run (building one reads
+    the instance file, rehydrates its storages and checks their tables: ~0.3 CPU-second).
+
+    In the pool process it keeps its PostgreSQL connections, as the webserver does
+    (``optimize_for_webserver``, no statement timeout): Dagster's storages otherwise open a new
+    connection for every event and every query, ~130 a run, each a new server process that
+    loads its catalog caches again before answering.
+    """
+    global _instance, _pooled_pid
     if _instance is None:
         _instance = DagsterInstance.get()
+    if _pooled_pid != os.getpid():
+        _instance.optimize_for_webserver(
+            statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_OVERFLOW
+        )
+        _pooled_pid = os.getpid()
     return _instance
 
 

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from dagster import DagsterInstance, DagsterRunStatus
@@ -63,6 +64,10 @@ _STOPPING = (DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED)
 #: How long the launcher waits for the zygote to say ``ready`` or answer a fork: a hung zygote must
 #: fail one launch (to the code server), never block every dequeue thread behind the launcher's lock.
 ZYGOTE_TIMEOUT_SECONDS = 30.0
+#: How long a terminate waits for the worker to finish its cancel. Run monitoring fails a run past its
+#: maximum runtime as soon as ``terminate`` returns: had the worker not ended its run ``CANCELED`` by
+#: then, its own later failure event (a step failure) would race run_retries' decision to retry.
+STOP_WAIT_SECONDS = 10.0
 #: How long a forked worker waits for its go before it exits unrun (past any answer the launcher waits for).
 GO_TIMEOUT_SECONDS = 4 * ZYGOTE_TIMEOUT_SECONDS
 
@@ -238,6 +243,7 @@ class WarmRunLauncher(DefaultRunLauncher):
             os.kill(worker[0], STOP)  # the worker's capture_interrupts turns it into a clean cancel
         except ProcessLookupError:
             return False
+        _wait_gone(worker, STOP_WAIT_SECONDS)
         return True
 
     @property
@@ -260,6 +266,13 @@ class WarmRunLauncher(DefaultRunLauncher):
         if current is None or current.status in _FINISHED:
             return CheckRunHealthResult(WorkerStatus.SUCCESS)
         return CheckRunHealthResult(WorkerStatus.FAILED, f"run worker process {run.tags[PID_TAG]} is gone")
+
+
+def _wait_gone(worker: tuple[int, str], timeout: float) -> None:
+    """Wait until the worker process (pid and start time) has exited, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while process_start(worker[0]) == worker[1] and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def can_fork(origin: object) -> bool:

@@ -110,7 +110,10 @@ def stopping_infinitive(tokens: Any) -> list[tuple[int, int]]:
 
 
 #: Nouns of change: the thing that changes follows "in" ("a rise in prices"); "of" takes an amount.
-CHANGE_NOUNS = wordset("increase decrease rise decline drop reduction")
+#: Their -ing forms are learners' nouns of change too: "the rising of life expectancy" (the rising
+#: life expectancy, the rise in); not "growing", "ageing" or "changing", which name a process
+#: ("the ageing of the population", "the changing of the guard").
+CHANGE_NOUNS = wordset("increase decrease rise decline drop reduction rising increasing decreasing declining")
 _AMOUNT_WORDS = wordset("percent per cent times half third quarter point points degree degrees")
 
 
@@ -121,8 +124,12 @@ def change_of(tokens: Any) -> list[tuple[int, int]]:
         if of.lower_ != "of" or of.i == 0:
             continue
         noun = tokens[of.i - 1]
-        if noun.lower_ not in CHANGE_NOUNS or noun.pos_ != "NOUN" or of.head.i != noun.i:
+        if noun.lower_ not in CHANGE_NOUNS or of.head.i != noun.i:
             continue
+        if noun.pos_ != "NOUN" and not (
+            noun.tag_ == "VBG" and noun.i > 0 and tokens[noun.i - 1].lower_ == "the"
+        ):
+            continue  # "by increasing of": only "the rising of" reads as a noun
         objects = [c for c in of.children if c.dep_ == "pobj"]
         if not objects:
             continue
@@ -132,4 +139,38 @@ def change_of(tokens: Any) -> list[tuple[int, int]]:
         if objects[0].tag_ in ("NNP", "NNPS") or objects[0].lower_ in ("water", "blood", "rain"):
             continue  # "the rise of Rome", "a drop of water"
         found.append((noun.i, of.i))
+    return found
+
+
+#: Verbs whose particle repeats what the verb says: "raise up the standard", "lower down the cost".
+DOUBLED_PARTICLES = {
+    "raise": "up",
+    "boost": "up",
+    "increase": "up",
+    "improve": "up",
+    "lower": "down",
+    "reduce": "down",
+    "decrease": "down",
+    "return": "back",
+    "revert": "back",
+}
+
+
+def doubled_particles(tokens: Any) -> list[tuple[int, int]]:
+    """'raised up', 'lowered down', 'return back': a particle that only repeats its verb's direction."""
+    found = []
+    for prt in tokens:
+        if prt.dep_ not in ("prt", "advmod", "prep") or prt.i == 0:
+            continue
+        verb = prt.head
+        if verb.pos_ != "VERB" or DOUBLED_PARTICLES.get(verb.lemma_.lower()) != prt.lower_:
+            continue
+        nxt = tokens[prt.i + 1] if prt.i + 1 < len(tokens) else None
+        if prt.lower_ in ("up", "down") and (
+            (nxt is not None and nxt.lower_ in ("to", "from"))
+            or (prt.dep_ == "prep" and any(c.dep_ == "pobj" for c in prt.children))
+        ):
+            continue  # "increased up to 50 %", "lowered down the hill": a limit or a path, not a doubling
+        if 0 < prt.i - verb.i <= 3:
+            found.append((verb.i, prt.i))
     return found

@@ -18,7 +18,7 @@ from pipeline.providers.analysis.rules.text import wordset
 
 #: Verbs that take a direct object: a preposition straight after them is extra ("discuss about it").
 NO_PREPOSITION = {
-    "discuss": {"about"},
+    "discuss": {"about", "on"},
     "emphasize": {"on", "about"},
     "emphasise": {"on", "about"},
     "stress": {"on"},
@@ -56,6 +56,7 @@ NO_PREPOSITION = {
     "regret": {"for", "about"},
     # since rules-v6: verbs learners give a preposition their object does not take
     "seek": {"for"},
+    "contradict": {"with"},
     "access": {"to"},
     "influence": {"on", "to"},
     "cause": {"to"},
@@ -111,6 +112,7 @@ GOVERNED = {
     "prevent": {"from"},
     "refer": {"to"},
     "respond": {"to", "with", "by"},
+    "invest": {"in", "into", "for", "with", "from", "at", "by"},
     # adjectives
     "interested": {"in"},
     "aware": {"of"},

@@ -12,7 +12,12 @@ from pipeline.domain.taxonomy import PatternId, Severity
 from pipeline.providers.analysis.rules.agreement import agreement_errors, relative_errors, there_be_errors
 from pipeline.providers.analysis.rules.article_use import counted_uncountable, extra_the, such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
-from pipeline.providers.analysis.rules.collocations import change_of, phrase_errors, stopping_infinitive
+from pipeline.providers.analysis.rules.collocations import (
+    change_of,
+    doubled_particles,
+    phrase_errors,
+    stopping_infinitive,
+)
 from pipeline.providers.analysis.rules.determiners import missing_determiners
 from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
 from pipeline.providers.analysis.rules.nouns import number_errors
@@ -128,7 +133,8 @@ def parsed_prepositions(doc: Doc) -> Finding | None:
         + phrase_errors(doc.parsed.tokens)
         + missing_prepositions(doc.parsed.tokens)
         + stopping_infinitive(doc.parsed.tokens)
-        + change_of(doc.parsed.tokens),
+        + change_of(doc.parsed.tokens)
+        + doubled_particles(doc.parsed.tokens),
         "grammar.prepositions",
         "medium",
         "wrong, extra or missing preposition",

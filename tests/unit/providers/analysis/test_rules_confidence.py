@@ -1,9 +1,12 @@
-"""Confidence in the offline analyzer: weak rules' evidence quoted only as a last resort, sure patterns get the slots first."""
+"""Confidence in the offline analyzer: weak rules' evidence quoted last, sure patterns get the slots first; disfluent speech raises no flag."""
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer, merge_same_pattern, rank
 from pipeline.providers.analysis.rules.text import Finding
+from tests.unit.providers.analysis.test_rules_analyzer import asr_style
 
 TEXT = "She have two car. He go home. I likes it. They walks."
 
@@ -66,3 +69,17 @@ def test_an_insight_from_a_weak_rule_alone_still_quotes_verbatim_evidence() -> N
     articles = insights["grammar.articles"]
     assert len(articles.examples) == 1 and "famous doctor" in articles.examples[0]
     assert articles.examples[0] in text
+
+
+SPOKEN = (
+    "Um, so we we waited for the, uh, the bus and I listened to, like, music. There are, um, some people "
+    "who live there and they, you know, they agree with the the rules about privacy and safety of of the "
+    "society in Singapore. I think such a, uh, such a situation is rare, you know."
+)
+
+
+@pytest.mark.parametrize("style", ["typed", "asr"])
+def test_disfluent_correct_speech_near_the_rules_v6_lexicons_raises_no_grammar_flag(style: str) -> None:
+    text = asr_style(SPOKEN) if style == "asr" else SPOKEN
+    found = {i.pattern_id for i in RuleBasedAnalyzer().analyze(text).analysis.insights}
+    assert not {p for p in found if p.startswith("grammar.")}, found

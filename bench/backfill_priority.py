@@ -252,7 +252,10 @@ def measure(root: Path, args: argparse.Namespace) -> dict[str, float]:
 
                 wait_for(backfill_done, timeout=3600, what="the backfill done", daemon=daemon,
                          log=home / "daemon.log")  # fmt: skip
-                backfill_wall = time.time() - backfill_start
+                ends = [
+                    r.end_time for r in instance.get_run_records() if "dagster/backfill" in r.dagster_run.tags
+                ]
+                backfill_wall = max(e for e in ends if e) - backfill_start  # its runs, not the wait for them
                 gaps = sensor_tick_gaps(instance, backfill_start) or [float("nan")]
                 backfill_calls = len(fake.calls) - calls_before - len(lones)  # the lone uploads' calls
                 backfill_runs = [r for r in instance.get_runs() if "dagster/backfill" in r.tags]
@@ -323,7 +326,7 @@ def run(args: argparse.Namespace) -> bool:
             logger.info("backfill_priority %s: %s", label, results[label])
     out = [
         f"\nbackfill priority: reanalysis_job over {args.backfill_sessions} sessions ({args.backfill_latency:.0f} s "
-        "per call, 600 requests/min), and one upload meanwhile:",
+        "per call, 600 requests/min), and lone uploads meanwhile:",
         f"  {'':<46}" + "".join(f"{label:>22}" for label in results),
     ]
     for key, name in NAMES.items():

@@ -62,6 +62,15 @@ def _top(frame: pd.DataFrame, by: str, value: str, limit: int) -> list[str]:
     return frame.groupby(by)[value].sum().sort_values(ascending=False).head(limit).index.tolist()
 
 
+def session_labels(stamps: list[pd.Timestamp]) -> list[str]:
+    """Each session's date (month-day) as its tick, with the time where one day holds two sessions."""
+    days = [pd.Timestamp(stamp).strftime("%m-%d") for stamp in stamps]
+    return [
+        pd.Timestamp(stamp).strftime("%m-%d %H:%M") if days.count(day) > 1 else day
+        for stamp, day in zip(stamps, days, strict=True)
+    ]
+
+
 def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
     """Per learner (most sessions first): top patterns' occurrences per 100 words, session by session."""
     if rates.empty:
@@ -85,8 +94,11 @@ def learner_rates_chart(rates: pd.DataFrame) -> bytes | None:
             index="recorded_at", columns="pattern_id", values="rate_per_100_words", aggfunc="sum"
         )
         table = table.reindex(sorted(mine["recorded_at"].unique())).fillna(0.0)
-        table.index = [stamp.strftime("%m-%d") for stamp in table.index]
+        table.index = session_labels(list(table.index))
         table.plot(ax=ax, marker="o", title=f"{learner}: occurrences per 100 words", fontsize=FONT)
+        # One tick per session: left to matplotlib, a line over text labels is ticked at fractional
+        # positions and only some sessions get their date.
+        ax.set_xticks(range(len(table.index)), list(table.index))
         ax.set_ylabel("per 100 words", fontsize=FONT)
         _legend_outside(ax)
     return _png(figure)
@@ -107,13 +119,19 @@ def profile_counts_chart(learner_id: str, counts: pd.DataFrame) -> bytes | None:
         index="recorded_at", columns="pattern_id", values=value, aggfunc="sum"
     )
     table = table.reindex(sessions).fillna(0)
-    table.index = [pd.Timestamp(stamp).strftime("%m-%d") for stamp in table.index]
+    table.index = session_labels(list(table.index))
     figure, [ax] = _figure()
     unit = "per 100 words" if value == "rate_per_100_words" else "count"
     table.plot(ax=ax, kind="bar", title=f"{learner_id}: patterns per session ({unit})", fontsize=FONT, rot=0)
     ax.set_ylabel(unit, fontsize=FONT)
     _legend_outside(ax)
     return _png(figure)
+
+
+def week_label(week: str, sessions: int) -> str:
+    """A week's tick: the week, its session count, and whether it has too few to draw shares."""
+    count = f"{sessions} session{'' if sessions == 1 else 's'}"
+    return f"{week}\n{count}" + ("" if sessions >= MIN_WEEK_SESSIONS else " (too few)")
 
 
 def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
@@ -133,13 +151,20 @@ def cohort_chart(cohort: pd.DataFrame) -> bytes | None:
     totals = recent.groupby("week")["week_sessions"].max().reindex(weeks).fillna(0).astype(int)
     table = table.reindex(weeks).fillna(0.0)
     table.loc[totals < MIN_WEEK_SESSIONS] = float("nan")
-    table.index = [
-        f"{week}\n{n} sessions" + ("" if n >= MIN_WEEK_SESSIONS else " (too few)")
-        for week, n in totals.items()
-    ]
+    table.index = [week_label(str(week), int(n)) for week, n in totals.items()]
     figure, [ax] = _figure()
     table.plot(ax=ax, kind="bar", title="Top patterns: share of each week's sessions", fontsize=FONT, rot=0)
     ax.set_ylim(0, 1)
+    if bool((totals < MIN_WEEK_SESSIONS).all()):  # an empty frame would read as "no pattern anywhere"
+        ax.text(
+            0.5,
+            0.5,
+            f"no week has {MIN_WEEK_SESSIONS} sessions yet: shares are drawn from {MIN_WEEK_SESSIONS} a week",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=FONT,
+        )
     ax.set_ylabel("share of sessions", fontsize=FONT)
     _legend_outside(ax)
     return _png(figure)

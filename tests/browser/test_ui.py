@@ -27,7 +27,8 @@ INJECTED = 'img[src*="evil"], a[href*="evil"], img[src="x"]'
 
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    # Finite CSS transitions finished first: a dialog is shot open, not halfway through its fade-in.
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), animations="disabled")
 
 
 def see(page: Page, text: str) -> None:

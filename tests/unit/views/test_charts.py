@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from pipeline.views.charts import cohort_chart, learner_rates_chart, profile_counts_chart
+from pipeline.views.charts import (
+    MIN_WEEK_SESSIONS,
+    cohort_chart,
+    learner_rates_chart,
+    profile_counts_chart,
+    session_labels,
+    week_label,
+)
 
 
 def width(png: bytes | None) -> int:
@@ -68,3 +75,17 @@ def test_cohort_chart_draws_when_every_week_is_too_small() -> None:
         }
     )
     assert width(cohort_chart(tiny)) > 0
+
+
+def test_every_session_has_its_own_tick_label_and_same_day_sessions_their_time() -> None:
+    stamps = [
+        pd.Timestamp("2026-01-03 09:00", tz="UTC"),
+        pd.Timestamp("2026-01-04 10:30", tz="UTC"),
+        pd.Timestamp("2026-01-04 18:05", tz="UTC"),
+    ]
+    assert session_labels(stamps) == ["01-03", "01-04 10:30", "01-04 18:05"]
+
+
+def test_a_week_tick_counts_its_sessions_and_says_when_they_are_too_few() -> None:
+    assert week_label("2026-W01", 1) == "2026-W01\n1 session (too few)"
+    assert week_label("2026-W02", MIN_WEEK_SESSIONS) == f"2026-W02\n{MIN_WEEK_SESSIONS} sessions"

@@ -103,7 +103,9 @@ def merge_same_pattern(findings: list[Finding], text: str) -> list[Finding]:
         lead = max(group, key=lambda f: (f.frequency, SEVERITY_WEIGHT[f.severity]))
         if all(f.spans for f in group):
             spans = _distinct([s for f in group for s in f.spans])
-            frequency = len(spans)
+            # A rule's spans may overlap each other (the tense rule's run from the time word to each
+            # verb): never fewer slips than one rule alone counted.
+            frequency = max(len(spans), *(f.frequency for f in group))
         else:
             spans, frequency = [], sum(f.frequency for f in group)
         turns = [

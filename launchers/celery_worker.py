@@ -3,14 +3,6 @@
 Each task executes (or resumes) one run in the pool process that took it, as one fenced attempt
 (``launchers.celery_guard``): it checks that the run still names it, that it was launched with this
 worker's code version, records itself as the holder and keeps the lease while the run executes.
-
-The worker starts warm: before its pool forks, the main process imports the code location and what
-the configured providers import on first use, and builds the Dagster instance with its lazily loaded
-parts (the compute log manager, the storages' schema checks). A pool process, a fresh one included
-(after a stale attempt stopped its predecessor), then starts each run with all of that in memory
-and keeps the one instance for all its runs; it never starts a run by importing an SDK or reflecting
-the database's tables. Nothing opened before the fork is shared: Dagster's PostgreSQL storages hold
-no connection between calls (``NullPool``), and no S3 or provider client is made before a run.
 """
 
 from __future__ import annotations
@@ -62,66 +54,11 @@ def _configure(sender: Celery, **_: Any) -> None:
     )
 
 
-#: The code location the worker loads before its pool forks; its ``preload_for_runs()``, if it has
-#: one, loads what its runs would otherwise import at their first use.
-CODE_LOCATION = "wiring.definitions"
-#: This process's Dagster instance: built before the pool forks (``_preload``), else at the first run.
-_instance: DagsterInstance | None = None
-
-
 @worker_init.connect
 def _preload(**_: Any) -> None:
-    """Warm the worker's main process before its pool processes fork from it (see the module docstring).
-
-    Each step is best effort: a worker whose database or settings are not reachable yet still
-    starts, and its runs build what is missing themselves (and report the error, if it lasts).
-    """
-    global _instance
-    location = importlib.import_module(CODE_LOCATION)
-    try:
-        loaded = location.preload_for_runs() if hasattr(location, "preload_for_runs") else []
-        logger.info("preloaded for runs: %s", ", ".join(loaded) or "nothing")
-    except Exception:
-        logger.warning(
-            "providers not preloaded: each pool process imports them at its first run", exc_info=True
-        )
-    try:
-        instance = DagsterInstance.get()
-        instance.compute_log_manager  # noqa: B018 - built on first access: imports dagster_aws, boto3's model
-        instance.event_log_storage.get_pool_limits()  # every step's pool claim; reflects a table the first time
-        instance.get_run_records(limit=1)  # the run storage's schema checks
-        _instance = instance
-    except Exception:
-        logger.warning("instance not preloaded: each pool process builds its own", exc_info=True)
-
-
-#: The pool process whose instance holds pooled connections (never the main process: nothing
-#: connected is ever inherited by a fork).
-_pooled_pid: int | None = None
-#: Connections a pool process keeps: one, plus up to this many while its session threads write at once.
-POOL_OVERFLOW = 20
-#: A kept connection idle this long is replaced before use (a restarted database's are not reused for long).
-POOL_RECYCLE_SECONDS = 300
-
-
-def _process_instance() -> DagsterInstance:
-    """The instance this pool process's runs share: built once, never per run (building one reads
-    the instance file, rehydrates its storages and checks their tables: ~0.3 CPU-second).
-
-    In the pool process it keeps its PostgreSQL connections, as the webserver does
-    (``optimize_for_webserver``, no statement timeout): Dagster's storages otherwise open a new
-    connection for every event and every query, ~130 a run, each a new server process that
-    loads its catalog caches again before answering.
-    """
-    global _instance, _pooled_pid
-    if _instance is None:
-        _instance = DagsterInstance.get()
-    if _pooled_pid != os.getpid():
-        _instance.optimize_for_webserver(
-            statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_OVERFLOW
-        )
-        _pooled_pid = os.getpid()
-    return _instance
+    """Import the code location once, in the worker's main process: its pool processes fork with it
+    loaded, so a run starts without paying the imports (the run launcher's warm start)."""
+    importlib.import_module("wiring.definitions")
 
 
 @contextmanager
@@ -147,49 +84,49 @@ def _run_in_worker(
 ) -> int:
     args: ExecuteRunArgs | ResumeRunArgs = unpack_value(packed, as_type=as_type)
     hostname, pid, attempt = task.request.hostname or "unknown", os.getpid(), task.request.id
-    instance = _process_instance()
-    run = instance.get_run_by_id(args.run_id)
-    if run is None or run.status not in ok:
-        # A duplicate delivery, or a run already failed by monitoring: running it again would double it.
-        logger.warning("not running %s: status %s", args.run_id, run.status if run else "missing")
-        return 0
-    if run.tags.get(ATTEMPT_TAG) != attempt:
-        logger.warning(
-            "not running %s: attempt %s is not the run's (%s)",
-            args.run_id,
-            attempt,
-            run.tags.get(ATTEMPT_TAG),
-        )
-        return 0
-    planned, mine = run.tags.get(CODE_VERSION_TAG, code_version()), code_version()
-    if planned != mine:
-        message = (
-            f"Worker {hostname} runs code version {mine}, the run was launched with {planned}: "
-            f"requeued for a worker of version {planned}"
-        )
-        logger.warning("%s (run %s)", message, args.run_id)
-        if not task.request.retries:  # said once on the run; each worker's log says it every time
-            instance.report_engine_event(message, run)
-        # The task's max_retries is None: requeued until a worker of the planned version takes
-        # it (or pending_timeout_seconds fails the run), never failed for having waited.
-        raise task.retry(countdown=REQUEUE_SECONDS)
-    holder = Holder.me(attempt)
-    with lease(task.app.conf.result_backend, args.run_id, holder, ttl), _real_stdio():
-        task.update_state(state="STARTED", meta={"hostname": hostname, "pid": pid})
-        instance.add_run_tags(
-            args.run_id, {WORKER_TAG: hostname, WORKER_PID_TAG: str(pid), HOLDER_TAG: str(holder)}
-        )
-        instance.report_engine_event(
-            f"Running in Celery worker {hostname} (pid {pid}, attempt {attempt}, code version {mine})",
-            run,
-            EngineEventData({"pid": str(pid), "attempt": attempt}),
-        )
-        return body(
-            instance=instance,
-            run_id=args.run_id,
-            write_stream_fn=lambda _: None,
-            set_exit_code_on_failure=True,
-        )
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(args.run_id)
+        if run is None or run.status not in ok:
+            # A duplicate delivery, or a run already failed by monitoring: running it again would double it.
+            logger.warning("not running %s: status %s", args.run_id, run.status if run else "missing")
+            return 0
+        if run.tags.get(ATTEMPT_TAG) != attempt:
+            logger.warning(
+                "not running %s: attempt %s is not the run's (%s)",
+                args.run_id,
+                attempt,
+                run.tags.get(ATTEMPT_TAG),
+            )
+            return 0
+        planned, mine = run.tags.get(CODE_VERSION_TAG, code_version()), code_version()
+        if planned != mine:
+            message = (
+                f"Worker {hostname} runs code version {mine}, the run was launched with {planned}: "
+                f"requeued for a worker of version {planned}"
+            )
+            logger.warning("%s (run %s)", message, args.run_id)
+            if not task.request.retries:  # said once on the run; each worker's log says it every time
+                instance.report_engine_event(message, run)
+            # The task's max_retries is None: requeued until a worker of the planned version takes
+            # it (or pending_timeout_seconds fails the run), never failed for having waited.
+            raise task.retry(countdown=REQUEUE_SECONDS)
+        holder = Holder.me(attempt)
+        with lease(task.app.conf.result_backend, args.run_id, holder, ttl), _real_stdio():
+            task.update_state(state="STARTED", meta={"hostname": hostname, "pid": pid})
+            instance.add_run_tags(
+                args.run_id, {WORKER_TAG: hostname, WORKER_PID_TAG: str(pid), HOLDER_TAG: str(holder)}
+            )
+            instance.report_engine_event(
+                f"Running in Celery worker {hostname} (pid {pid}, attempt {attempt}, code version {mine})",
+                run,
+                EngineEventData({"pid": str(pid), "attempt": attempt}),
+            )
+            return body(
+                instance=instance,
+                run_id=args.run_id,
+                write_stream_fn=lambda _: None,
+                set_exit_code_on_failure=True,
+            )
 
 
 @app.task(bind=True, name=EXECUTE_TASK, max_retries=None)

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.agreement import relative_errors, there_be_errors
-from pipeline.providers.analysis.rules.parse import parse
-from pipeline.providers.analysis.rules.text import Doc
-
-
-@pytest.fixture(scope="module")
-def nlp():  # noqa: ANN201 - a spaCy Language, loaded once for the module (and cached per process)
-    return spacy_model.load(spacy_model.resolve())
-
-
-def quoted(nlp, rule, text: str) -> list[str]:  # noqa: ANN001
-    doc = Doc(text)
-    doc.parsed = parse(nlp, doc)
-    return [text[slice(*doc.parsed.span(a, b))] for a, b in rule(doc.parsed.tokens)]
+from tests.support.parsed_rules import quoted
 
 
 @pytest.mark.parametrize(

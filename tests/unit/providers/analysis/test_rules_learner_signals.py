@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.agreement import agreement_errors
 from pipeline.providers.analysis.rules.article_use import such_without_a
 from pipeline.providers.analysis.rules.clause_order import adverb_before_modal, embedded_questions
@@ -20,18 +19,7 @@ from pipeline.providers.analysis.rules.prepositions import preposition_errors
 from pipeline.providers.analysis.rules.syntax import parsed_articles, parsed_plurals, parsed_tense
 from pipeline.providers.analysis.rules.text import Doc
 from pipeline.providers.analysis.rules.time_frame import frame_errors, mixed_tense
-
-
-@pytest.fixture(scope="module")
-def nlp():  # noqa: ANN201 - a spaCy Language, loaded once for the module (and cached per process)
-    return spacy_model.load(spacy_model.resolve())
-
-
-def quotes(nlp, rule, text: str) -> list[str]:  # noqa: ANN001
-    doc = Doc(text)
-    doc.parsed = parse(nlp, doc)
-    return [text[slice(*doc.parsed.span(a, b))] for a, b in rule(doc.parsed.tokens)]
-
+from tests.support.parsed_rules import quoted as quotes
 
 FOUND = [
     (number_errors, "Criminals can now use other device to follow us.", "other device"),

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.missing_preposition import missing_prepositions
-from pipeline.providers.analysis.rules.parse import parse
-from pipeline.providers.analysis.rules.text import Doc
-
-
-@pytest.fixture(scope="module")
-def nlp():  # noqa: ANN201 - a spaCy Language, loaded once for the module (and cached per process)
-    return spacy_model.load(spacy_model.resolve())
-
-
-def quoted(nlp, text: str) -> list[str]:  # noqa: ANN001
-    doc = Doc(text)
-    doc.parsed = parse(nlp, doc)
-    return [text[slice(*doc.parsed.span(a, b))] for a, b in missing_prepositions(doc.parsed.tokens)]
+from tests.support.parsed_rules import quoted
 
 
 @pytest.mark.parametrize(
@@ -32,7 +19,7 @@ def quoted(nlp, text: str) -> list[str]:  # noqa: ANN001
     ],
 )
 def test_a_verb_whose_object_needs_a_preposition_is_flagged(nlp, text: str, expected: list[str]) -> None:  # noqa: ANN001
-    assert quoted(nlp, text) == expected
+    assert quoted(nlp, missing_prepositions, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -45,4 +32,4 @@ def test_a_verb_whose_object_needs_a_preposition_is_flagged(nlp, text: str, expe
     ],
 )
 def test_correct_uses_stay_silent(nlp, text: str) -> None:  # noqa: ANN001
-    assert quoted(nlp, text) == []
+    assert quoted(nlp, missing_prepositions, text) == []

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.nouns import number_errors
-from pipeline.providers.analysis.rules.parse import parse
-from pipeline.providers.analysis.rules.text import Doc
-
-
-@pytest.fixture(scope="module")
-def nlp():  # noqa: ANN201 - a spaCy Language, loaded once for the module (and cached per process)
-    return spacy_model.load(spacy_model.resolve())
-
-
-def quoted(nlp, text: str) -> list[str]:  # noqa: ANN001
-    doc = Doc(text)
-    doc.parsed = parse(nlp, doc)
-    return [doc.text[slice(*doc.parsed.span(a, b))] for a, b in number_errors(doc.parsed.tokens)]
+from tests.support.parsed_rules import quoted
 
 
 @pytest.mark.parametrize(
@@ -34,7 +21,7 @@ def test_a_singular_noun_among_plurals_or_a_round_number_of_many_is_flagged(
     text: str,
     expected: list[str],
 ) -> None:
-    assert quoted(nlp, text) == expected
+    assert quoted(nlp, number_errors, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -46,4 +33,4 @@ def test_a_singular_noun_among_plurals_or_a_round_number_of_many_is_flagged(
     ],
 )
 def test_lists_and_numbers_that_are_right_stay_silent(nlp, text: str) -> None:  # noqa: ANN001
-    assert quoted(nlp, text) == []
+    assert quoted(nlp, number_errors, text) == []

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.providers.analysis.rules import spacy_model
 from pipeline.providers.analysis.rules.analyzer import RuleBasedAnalyzer
-from pipeline.providers.analysis.rules.parse import parse
 from pipeline.providers.analysis.rules.syntax import (
     parsed_agreement,
     parsed_articles,
@@ -14,20 +12,9 @@ from pipeline.providers.analysis.rules.syntax import (
     parsed_prepositions,
     parsed_tense,
 )
-from pipeline.providers.analysis.rules.text import Detector, Doc
+from pipeline.providers.analysis.rules.text import Detector
+from tests.support.parsed_rules import parsed
 from tests.unit.providers.analysis.test_rules_analyzer import asr_style
-
-
-@pytest.fixture(scope="module")
-def nlp():  # noqa: ANN201 - a spaCy Language, loaded once for the module (and cached per process)
-    return spacy_model.load(spacy_model.resolve())
-
-
-def parsed(nlp, text: str) -> Doc:  # noqa: ANN001
-    doc = Doc(text)
-    doc.parsed = parse(nlp, doc)
-    return doc
-
 
 # Learner sentences (the kind the NUCLE and FCE essays hold), with the words each flag must quote.
 FOUND = [

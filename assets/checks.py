@@ -20,7 +20,7 @@ from assets.metadata import Metadata
 from assets.partitions import sessions_partitions
 from pipeline.checks.checker import SessionChecker
 from pipeline.checks.evaluations import CheckOutcome
-from pipeline.domain.errors import describe_failure, failure_kind
+from pipeline.domain.errors import FAILED_STAGE, describe_failure, failure_kind
 from pipeline.domain.quality import MAX_WPM, MIN_WPM
 from pipeline.stages.runner import Stage, StageEvent
 
@@ -139,7 +139,7 @@ def failed_check_events(
             metadata={
                 "error": dg.MetadataValue.text(reason),
                 "error_kind": failure_kind(event.error),
-                "failed_stage": event.stage.value,
+                FAILED_STAGE: event.stage.value,
             },
             partition=event.session_id,
         )

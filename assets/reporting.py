@@ -19,7 +19,7 @@ import dagster as dg
 
 from assets.metadata import Metadata, insights_metadata, profile_metadata, transcript_metadata
 from pipeline.config.settings import ConfigError
-from pipeline.domain.errors import describe_failure, failure_kind
+from pipeline.domain.errors import FAILED_STAGE, describe_failure, failure_kind
 from pipeline.domain.models import PatternProfile, SessionInsights, Transcript
 from pipeline.domain.snapshots import snapshot_digest
 from pipeline.stages.runner import Stage, StageEvent
@@ -39,9 +39,7 @@ def _terminated(context: dg.AssetExecutionContext) -> bool:
     """The run was stopped from outside: terminated (CANCELING, CANCELED) or already ended by run
     monitoring (FAILURE: past its maximum runtime, or its worker judged gone) while its step still runs."""
     run = context.instance.get_run_by_id(context.run_id)
-    return run is not None and (
-        run.status in (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED) or run.is_finished
-    )
+    return run is not None and (run.status is dg.DagsterRunStatus.CANCELING or run.is_finished)
 
 
 def not_terminated(context: dg.AssetExecutionContext) -> None:
@@ -176,7 +174,7 @@ def failure_observations(
             metadata={
                 "error": dg.MetadataValue.text(reason),
                 "error_kind": failure_kind(event.error),
-                "failed_stage": event.stage.value,
+                FAILED_STAGE: event.stage.value,
                 "failed_in_run": dg.MetadataValue.dagster_run(context.run_id),
             },
         )

@@ -25,6 +25,7 @@ from pipeline.alerts.delivery import Stored, deliver
 from pipeline.alerts.events import AlertEvent, CheckFailed, FailedSession, FreshnessFailed, RunEnded
 from pipeline.alerts.messages import compose
 from pipeline.alerts.reasons import check_reason, retry_helps, run_cause, session_reason
+from pipeline.domain.errors import FAILED_STAGE
 from pipeline.stages.lifecycle import UNFINISHED
 from pipeline.status.store import StatusStore
 from sensors.failures import sessions_of_run
@@ -135,7 +136,7 @@ def _check_events(instance: dg.DagsterInstance, ended: list[dg.EventLogRecord]) 
                 continue
             if evaluation.severity is not dg.AssetCheckSeverity.ERROR:
                 continue
-            if "failed_stage" in evaluation.metadata:
+            if FAILED_STAGE in evaluation.metadata:
                 continue  # a failed session's checks: its run's alert already tells that session
             events.append(
                 CheckFailed(

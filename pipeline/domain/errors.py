@@ -46,6 +46,11 @@ DETERMINISTIC_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+#: Metadata key naming the stage a session failed at, on the check evaluations and observations a
+#: failed session leaves; the alerts sensor reads it to leave those to the run's own alert.
+FAILED_STAGE = "failed_stage"
+
+
 def describe_failure(exc: BaseException) -> str:
     """The reason recorded on a FAILED session and shown to users, worded for the person who acts on it."""
     if isinstance(exc, PermanentError):
